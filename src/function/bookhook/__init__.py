@@ -1,0 +1,1 @@
+"""Booking webhooks (Zapier, Typeform, Stripe) turned into BizKitHub calendar events."""

@@ -1,0 +1,131 @@
+"""Lambda entry point for `POST /webhooks/<source>` behind an API Gateway HTTP API (payload 2.0).
+
+Thin on purpose: routes, Powertools wiring, metrics, and the one place where typed errors become
+status codes. What a webhook means lives in `bookhook.sources`, what happens to it in
+`bookhook.pipeline`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bookhook.errors import WebhookError
+from bookhook.pipeline import Outcome, Services, accept_webhook
+from bookhook.request import WebhookRequest
+from bookhook.services import build_services
+from bookhook.settings import Settings
+from bookhook.sources import WebhookSource, zapier
+
+logger = Logger()
+# Only AWS SDK calls are patched: patching http.client would record BizKitHub's URL, query string
+# (and so the API key in `query` mode) in traces. Our own call is traced by `capture_method`.
+tracer = Tracer(patch_modules=["botocore"])
+metrics = Metrics()
+app = APIGatewayHttpResolver()
+
+_services: Services | None = None
+
+
+def current_services() -> Services:
+    """Built on first use and kept for the container's life (one pool, one secret cache)."""
+    global _services
+    if _services is None:
+        _services = build_services(Settings.from_environ())
+    return _services
+
+
+def use_services(services: Services | None) -> None:
+    """Install prebuilt services (tests, the local runner); None rebuilds from the environment."""
+    global _services
+    _services = services
+
+
+@app.post("/webhooks/zapier")
+def zapier_webhook() -> Response[str]:
+    return _accept(zapier.SOURCE)
+
+
+def _accept(source: WebhookSource) -> Response[str]:
+    app.append_context(source=source.name)  # type: ignore[no-untyped-call]
+    metrics.add_dimension(name="source", value=source.name)
+    metrics.add_metric(name="WebhookReceived", unit=MetricUnit.Count, value=1)
+    services = current_services()
+    request = WebhookRequest.from_http_api_event(
+        app.current_event.raw_event, max_body_bytes=services.settings.max_body_bytes
+    )
+    outcome = _traced_accept(source, request, services)
+    metrics.add_metric(name=f"Booking{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "webhook handled",
+        extra={"source": source.name, "outcome": outcome.kind, "booking_ref": _booking_ref(outcome)},
+    )
+    return _json(outcome.status, outcome.body)
+
+
+@tracer.capture_method(capture_response=False)
+def _traced_accept(source: WebhookSource, request: WebhookRequest, services: Services) -> Outcome:
+    return accept_webhook(source, request, services)
+
+
+@app.exception_handler(WebhookError)  # type: ignore[untyped-decorator]
+def _webhook_error(error: WebhookError) -> Response[str]:
+    source = str(app.context.get("source", "unknown"))
+    with single_metric(
+        name="WebhookRejected",
+        unit=MetricUnit.Count,
+        value=1,
+        default_dimensions={"source": source, "reason": error.code},
+    ):
+        pass
+    log = logger.warning if error.status < 500 else logger.error
+    log(
+        "webhook refused",
+        extra={"source": source, "status": error.status, "code": error.code, "field": error.field},
+    )
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
+    if error.field:
+        body["field"] = error.field
+    upstream_code = getattr(error, "upstream_code", None)
+    if upstream_code:
+        body["bizkithubError"] = upstream_code
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    if error.status in (409, 503) and headers is None:
+        headers = {"Retry-After": "60"}
+    return _json(error.status, body, headers)
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def _unexpected_error(error: Exception) -> Response[str]:
+    # The exception text may hold request data, so only its type is logged; 500 lets the sender retry.
+    logger.error("unexpected error", extra={"error_type": type(error).__name__})
+    return _json(500, {"error": "internal_error", "message": "unexpected error; the sender may retry"})
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers,
+    )
+
+
+def _booking_ref(outcome: Outcome) -> str | None:
+    # A short digest names the booking in logs without repeating a key a sender may have filled with data.
+    return hashlib.sha256(outcome.booking_key.encode()).hexdigest()[:16] if outcome.booking_key else None
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    current_services().delivery.register_context(context)
+    return app.resolve(event, context)

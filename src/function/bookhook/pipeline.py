@@ -1,0 +1,51 @@
+"""What happens to one webhook, sender-agnostic: authenticate, map, deliver exactly once.
+
+Errors are raised as typed `WebhookError`s and become HTTP responses in the handler; this module
+knows no HTTP framework and no sender format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bookhook.delivery.booking import BookingDelivery
+from bookhook.request import WebhookRequest
+from bookhook.secrets import SecretStore
+from bookhook.settings import Settings
+from bookhook.sources import Booking, Ignored, WebhookSource
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    kind: str  # delivered, duplicate or ignored
+    body: dict[str, Any]
+    booking_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    secrets: SecretStore
+    delivery: BookingDelivery
+
+
+def accept_webhook(source: WebhookSource, request: WebhookRequest, services: Services) -> Outcome:
+    secrets = services.secrets.current()
+    source.authenticate(request, secrets.sender_secrets(source.name))
+    result = source.read_booking(request, services.settings)
+    if isinstance(result, Ignored):
+        return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
+    return _deliver(result, services)
+
+
+def _deliver(booking: Booking, services: Services) -> Outcome:
+    delivered = services.delivery.deliver(booking)
+    kind = "duplicate" if delivered.duplicate else "delivered"
+    return Outcome(
+        status=200,
+        kind=kind,
+        body={"status": kind, "eventId": delivered.event_id},
+        booking_key=booking.key,
+    )

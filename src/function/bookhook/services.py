@@ -1,0 +1,65 @@
+"""Composition root: builds the adapters once per container from the settings.
+
+Every adapter takes its client from here, so tests and the local runner pass their own
+(moto-backed boto3 clients, a urllib3 pool aimed at the stand-in) instead of patching.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+import urllib3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.config import Config
+
+from bookhook.calendar.client import BizKitHubClient, build_pool
+from bookhook.delivery.booking import BookingDelivery
+from bookhook.pipeline import Services
+from bookhook.secrets import SecretStore
+from bookhook.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+# AWS calls sit on the request path: fail fast and let the sender retry rather than hang.
+_AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+
+
+def build_services(
+    settings: Settings,
+    *,
+    secretsmanager: SecretsManagerClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    pool: urllib3.PoolManager | None = None,
+) -> Services:
+    secrets = SecretStore(
+        settings.booking_secret_arn,
+        max_age_seconds=settings.secret_max_age_seconds,
+        provider=SecretsProvider(
+            boto3_client=secretsmanager or boto3.client("secretsmanager", config=_AWS_CONFIG)
+        ),
+    )
+    client = BizKitHubClient(
+        base_url=settings.bizkithub_base_url,
+        auth_mode=settings.bizkithub_auth_mode,
+        api_key=lambda refresh: secrets.current(refresh=refresh).bizkithub_key(),
+        pool=pool
+        or build_pool(
+            connect_timeout=settings.bizkithub_connect_timeout_seconds,
+            read_timeout=settings.bizkithub_read_timeout_seconds,
+        ),
+    )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table_name,
+        boto3_client=dynamodb or boto3.client("dynamodb", config=_AWS_CONFIG),
+    )
+    delivery = BookingDelivery(
+        persistence=persistence,
+        add_event=client.add_event,
+        ttl_days=settings.idempotency_ttl_days,
+        in_flight_wait_seconds=settings.in_flight_wait_seconds,
+    )
+    return Services(settings=settings, secrets=secrets, delivery=delivery)

@@ -1,0 +1,84 @@
+"""The function's configuration: environment variables read once into one validated model.
+
+Secrets never live here (they come from Secrets Manager, see `secrets`). A bad variable fails the
+cold start with an error that names the variable, never a half-configured function.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bookhook.calendar.event import CALENDAR_ID_PATTERN
+
+AuthMode = Literal["query", "bearer"]
+
+
+class SettingsError(Exception):
+    """An environment variable is missing or malformed; the message names it (never a secret)."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    booking_secret_arn: Annotated[str, Field(alias="BOOKING_SECRET_ARN", min_length=1)]
+    idempotency_table_name: Annotated[str, Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)]
+    bizkithub_base_url: Annotated[str, Field(alias="BIZKITHUB_BASE_URL", pattern=r"^https?://[^\s?#]+$")] = (
+        "https://api.bizkithub.com"
+    )
+    # `query` because both of BizKitHub's doc sources show `?apiKey=`; `bearer` keeps the key out of
+    # access logs and is preferred when the operator's account accepts it.
+    bizkithub_auth_mode: Annotated[AuthMode, Field(alias="BIZKITHUB_AUTH_MODE")] = "query"
+    bizkithub_connect_timeout_seconds: Annotated[
+        float, Field(alias="BIZKITHUB_CONNECT_TIMEOUT_SECONDS", gt=0, le=10)
+    ] = 3.0
+    bizkithub_read_timeout_seconds: Annotated[
+        float, Field(alias="BIZKITHUB_READ_TIMEOUT_SECONDS", gt=0, le=20)
+    ] = 8.0
+    default_timezone: Annotated[str | None, Field(alias="DEFAULT_TIMEZONE")] = None
+    default_calendar_id: Annotated[
+        str | None, Field(alias="DEFAULT_CALENDAR_ID", pattern=CALENDAR_ID_PATTERN)
+    ] = None
+    secret_max_age_seconds: Annotated[int, Field(alias="SECRET_MAX_AGE_SECONDS", ge=0, le=3600)] = 300
+    # Stripe retries for 3 days, Typeform for about 10 hours: a week covers every sender's retries.
+    idempotency_ttl_days: Annotated[int, Field(alias="IDEMPOTENCY_TTL_DAYS", ge=7, le=365)] = 7
+    # A duplicate that arrives while the first copy is being delivered waits this long for its
+    # result before being told 409 + Retry-After.
+    in_flight_wait_seconds: Annotated[float, Field(alias="IN_FLIGHT_WAIT_SECONDS", ge=0, le=10)] = 5.0
+    max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", gt=0, le=10 * 1024 * 1024)] = 256 * 1024
+
+    @field_validator("default_timezone", "default_calendar_id", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        # CloudFormation parameters cannot be absent, only empty.
+        return None if value == "" else value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("must be an IANA time zone name such as Europe/Prague") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo | None:
+        return ZoneInfo(self.default_timezone) if self.default_timezone else None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        try:
+            return cls.model_validate(dict(environ))
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in detail['loc'])}: {detail['msg']}"
+                for detail in error.errors(include_url=False, include_input=False)
+            )
+            raise SettingsError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,66 @@
+"""Times and durations as senders write them, turned into timezone-aware datetimes.
+
+A time with an offset (`2024-05-01T10:00:00+02:00`, `…Z`) is taken as it is. A local time without
+an offset is read in the configured timezone:
+- a local time that does not exist (skipped by a daylight-saving change, e.g. 02:30 on the last
+  Sunday of March in Prague) is refused, naming the field;
+- an ambiguous local time (repeated when clocks go back) is read as the *first* occurrence, the
+  one still on summer time (`fold=0`), which is what a person booking "02:30" most likely saw first.
+Without a configured timezone, a local time is refused: guessing UTC would shift the booking.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bookhook.calendar.event import canonical_notify_before
+from bookhook.errors import Unmappable
+
+
+def parse_time(value: str, *, zone: ZoneInfo | None, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise Unmappable(
+            f"{field} must be an ISO 8601 date-time such as 2024-05-01T10:00:00+02:00", field=field
+        ) from None
+    if parsed.tzinfo is not None:
+        return parsed
+    if zone is None:
+        raise Unmappable(
+            f"{field} has no UTC offset and no DEFAULT_TIMEZONE is configured; add an offset such as +02:00",
+            field=field,
+        )
+    return localize(parsed, zone, field=field)
+
+
+def localize(naive: datetime, zone: ZoneInfo, *, field: str) -> datetime:
+    first = naive.replace(tzinfo=zone, fold=0)
+    # A wall time in a daylight-saving gap does not survive a round trip through UTC.
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        raise Unmappable(
+            f"{field} is a local time that does not exist in {zone.key} (clocks moved forward)", field=field
+        )
+    return first
+
+
+def parse_duration(value: str, *, field: str) -> timedelta:
+    """Minutes as a number (`90`) or BizKitHub's duration form (`1h 30m`, `2d`)."""
+    text = value.strip()
+    if text.isdigit():
+        duration = timedelta(minutes=int(text))
+    else:
+        try:
+            canonical = canonical_notify_before(text)
+        except ValueError:
+            raise Unmappable(
+                f"{field} must be minutes (90) or a duration like '1h 30m'", field=field
+            ) from None
+        units = {"d": 0, "h": 0, "m": 0}
+        for part in canonical.split():
+            units[part[-1]] = int(part[:-1])
+        duration = timedelta(days=units["d"], hours=units["h"], minutes=units["m"])
+    if duration <= timedelta(0):
+        raise Unmappable(f"{field} must be longer than zero", field=field)
+    return duration
