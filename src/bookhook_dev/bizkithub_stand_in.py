@@ -1,0 +1,730 @@
+"""A local HTTP stand-in for BizKitHub's ``POST /api/v1/calendar/add-event``.
+
+BizKitHub is not reachable from build machines, so local runs and integration tests talk to
+this server instead. It enforces the documented contract (see the project's reference notes)
+strictly, so a client that passes here sends only what the real API documents, and it can be
+scripted to misbehave (error statuses, slowness, dropped connections) one request at a time.
+
+Standard library only: it must never add dependencies to whatever imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import re
+import secrets
+import socket
+import string
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import TCPServer
+from types import TracebackType
+from typing import Any, TypeAlias
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = [
+    "ADD_EVENT_PATH",
+    "CALLS_PATH",
+    "BizKitHubStandIn",
+    "Drop",
+    "Fault",
+    "ReceivedCall",
+    "Slow",
+    "Status",
+]
+
+ADD_EVENT_PATH = "/api/v1/calendar/add-event"
+CALLS_PATH = "/__stand-in/calls"
+_CONTROL_PREFIX = "/__stand-in/"
+_MAX_BODY_BYTES = 1 << 20
+
+# Python's \d and $ accept Unicode digits and a trailing newline; the contract means neither,
+# so every pattern spells out [0-9] and is applied with fullmatch.
+_API_KEY = re.compile(r"(?:PROD|DEV_|ROOT)[A-Za-z0-9]{28}")
+_CALENDAR_ID = re.compile(r"[A-Za-z0-9]{32}")
+_CUSTOMER_ID = re.compile(r"[A-Za-z0-9]{16}")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# d, h, m in that order, each at most once, separated by exactly one space.
+_NOTIFY_BEFORE = re.compile(r"[0-9]+d(?: [0-9]+h)?(?: [0-9]+m)?|[0-9]+h(?: [0-9]+m)?|[0-9]+m")
+_PHONE = re.compile(r"\+[1-9][0-9]{0,2} [0-9]{4,14}")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
+
+
+# --- faults ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    """Answer this status instead of processing the request (body defaults to an error body)."""
+
+    code: int
+    body: dict[str, Any] | None = None
+    retry_after: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 200 <= self.code <= 599:
+            raise ValueError(f"Status code must be a final HTTP status (200-599), got {self.code}")
+
+
+@dataclass(frozen=True)
+class Slow:
+    """Wait this many seconds, then answer normally (to provoke a client read timeout)."""
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if self.seconds < 0:
+            raise ValueError("Slow.seconds must not be negative")
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Read the request, then close the connection without answering."""
+
+
+Fault: TypeAlias = Status | Slow | Drop
+
+
+# --- records -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedCall:
+    """One request the stand-in answered (or dropped: status 0)."""
+
+    method: str
+    path: str
+    auth_mode: str | None
+    # Kept in memory for assertions only; never printed, logged or served.
+    api_key: str | None
+    headers: dict[str, str]
+    body: Any
+    status: int
+    event_id: str | None
+
+    def public_view(self) -> dict[str, Any]:
+        """The call as served by the control endpoint: everything except the key."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "auth_mode": self.auth_mode,
+            "headers": self.headers,
+            "body": self.body,
+            "status": self.status,
+            "event_id": self.event_id,
+        }
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int  # 0: drop the connection without a response
+    body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
+    event_id: str | None = None
+
+
+_DROPPED = _Answer(status=0)
+
+
+def _error(status: int, code: str, message: str, **extra: str) -> _Answer:
+    return _Answer(status, {"state": "error", "error": {"code": code, **extra, "message": message}})
+
+
+def _unauthorized(message: str) -> _Answer:
+    return _error(401, "UNAUTHORIZED", message)
+
+
+_DEFAULT_FAULT_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    429: "RATE_LIMITED",
+}
+
+
+def _fault_answer(fault: Status) -> _Answer:
+    headers = (("Retry-After", fault.retry_after),) if fault.retry_after is not None else ()
+    if fault.body is not None:
+        return _Answer(fault.code, fault.body, headers)
+    # 5xx and anything unlisted (including a 200 carrying an error) read as a server error.
+    code = _DEFAULT_FAULT_CODES.get(fault.code, "SERVER_ERROR")
+    default = _error(fault.code, code, f"scripted fault: HTTP {fault.code}")
+    return _Answer(fault.code, default.body, headers)
+
+
+# --- request parsing ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Credentials:
+    mode: str | None
+    key: str | None
+    problem: _Answer | None = None  # set when the auth parts themselves are unusable
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    credentials: _Credentials
+    headers: dict[str, str]  # lower-cased names, no authorization
+    raw_body: bytes
+    framing_error: _Answer | None
+
+
+class _FramingError(Exception):
+    """The body could not be read as HTTP framing says; the connection cannot be reused."""
+
+    def __init__(self, answer: _Answer) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
+
+
+def _read_credentials(query: str, authorization: str | None) -> _Credentials:
+    query_keys = set(parse_qs(query, keep_blank_values=True).get("apiKey", []))
+    bearer: str | None = None
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _Credentials(None, None, _unauthorized("Authorization must be 'Bearer <API key>'"))
+        bearer = token.strip()
+    if query_keys:
+        # With both forms present the key still travelled in the URL, which is what matters.
+        key = bearer if bearer is not None else next(iter(query_keys))
+        if len(query_keys | ({bearer} if bearer is not None else set())) > 1:
+            return _Credentials("query", key, _error(400, "BAD_REQUEST", "conflicting API keys given"))
+        return _Credentials("query", key)
+    if bearer is not None:
+        return _Credentials("bearer", bearer)
+    return _Credentials(None, None, _unauthorized("missing API key"))
+
+
+def _visible_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in items:
+        lowered = name.lower()
+        if lowered == "authorization":
+            continue
+        headers[lowered] = f"{headers[lowered]}, {value}" if lowered in headers else value
+    return headers
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key in JSON object")
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8 only (no BOM), no duplicate keys, no NaN/Infinity."""
+    return json.loads(
+        raw.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
+    )
+
+
+def _parse_json_or_none(raw: bytes) -> Any:
+    try:
+        return _parse_json(raw)
+    except ValueError:
+        return None
+
+
+# --- contract checks ---------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """A contract violation inside the body; field is a JSON path, None for the body itself."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+    def answer(self) -> _Answer:
+        if self.field is None:
+            return _error(400, "INVALID_BODY", self.message)
+        return _error(400, "INVALID_FIELD", self.message, field=self.field)
+
+
+_FieldCheck = Callable[[Any, str], None]
+
+
+def _check_auth(credentials: _Credentials, accepted_keys: frozenset[str] | None) -> _Answer | None:
+    if credentials.problem is not None:
+        return credentials.problem
+    key = credentials.key or ""
+    if not _API_KEY.fullmatch(key):
+        return _unauthorized("API key has an invalid format")
+    if accepted_keys is not None and key not in accepted_keys:
+        return _unauthorized("API key is not valid")
+    return None
+
+
+def _check_content_type(value: str | None) -> _Answer | None:
+    refusal = _error(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json (UTF-8)")
+    if value is None:
+        return refusal
+    media_type, *parameters = value.split(";")
+    if media_type.strip().lower() != "application/json":
+        return refusal
+    for parameter in parameters:
+        name, _, charset = parameter.partition("=")
+        if name.strip().lower() == "charset" and charset.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return refusal
+    return None
+
+
+def _require_string(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(path, "must be a string")
+    return value
+
+
+def _check_text(value: Any, path: str) -> None:
+    _require_string(value, path)
+
+
+def _check_non_empty_text(value: Any, path: str) -> None:
+    if not _require_string(value, path).strip():
+        raise _Invalid(path, "must not be empty")
+
+
+def _check_calendar_id(value: Any, path: str) -> None:
+    if not _CALENDAR_ID.fullmatch(_require_string(value, path)):
+        raise _Invalid(path, "must be 32 alphanumeric characters")
+
+
+def _parse_timestamp(value: str) -> datetime:
+    return datetime.strptime(value, _TIMESTAMP_FORMAT)
+
+
+def _check_timestamp(value: Any, path: str) -> None:
+    text = _require_string(value, path)
+    if not _TIMESTAMP.fullmatch(text):
+        raise _Invalid(path, "must look like 2024-05-01T10:00:00.000Z")
+    try:
+        _parse_timestamp(text)
+    except ValueError:
+        raise _Invalid(path, "is not a real date and time") from None
+
+
+def _check_url(value: Any, path: str) -> None:
+    text = _require_string(value, path)
+    if not text.startswith(("http://", "https://")) or not urlsplit(text).netloc:
+        raise _Invalid(path, "must be an http:// or https:// URL")
+
+
+def _check_notify_before(value: Any, path: str) -> None:
+    if not _NOTIFY_BEFORE.fullmatch(_require_string(value, path)):
+        raise _Invalid(path, "must be a duration like '1d 2h 30m' (d, h, m in order, single spaces)")
+
+
+def _check_bool(value: Any, path: str) -> None:
+    if not isinstance(value, bool):
+        raise _Invalid(path, "must be a JSON boolean")
+
+
+def _check_member_id(value: Any, path: str) -> None:
+    # bool is an int subclass in Python, but true is not a member id.
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise _Invalid(path, "must be a positive integer")
+
+
+def _check_customer_id(value: Any, path: str) -> None:
+    if not _CUSTOMER_ID.fullmatch(_require_string(value, path)):
+        raise _Invalid(path, "must be 16 alphanumeric characters")
+
+
+def _check_email(value: Any, path: str) -> None:
+    text = _require_string(value, path)
+    local, _, domain = text.partition("@")
+    labels = domain.split(".")
+    if (
+        text.count("@") != 1
+        or not local
+        or len(labels) < 2
+        or not all(labels)
+        or any(char.isspace() for char in text)
+    ):
+        raise _Invalid(path, "must be an e-mail address")
+
+
+def _check_phone(value: Any, path: str) -> None:
+    if not _PHONE.fullmatch(_require_string(value, path)):
+        raise _Invalid(path, "must be international with one space after the country code (+420 777123456)")
+
+
+def _check_object(value: Any, path: str, fields: Mapping[str, _FieldCheck], required: Iterable[str]) -> None:
+    """Shared shape rules: an object, only known keys, no nulls, every present field valid."""
+    if not isinstance(value, dict):
+        raise _Invalid(path, "must be an object")
+    for key, item in value.items():
+        item_path = f"{path}.{key}"
+        if key not in fields:
+            raise _Invalid(item_path, "is not a documented field")
+        if item is None:
+            raise _Invalid(item_path, "must be omitted instead of null")
+        fields[key](item, item_path)
+    for key in required:
+        if key not in value:
+            raise _Invalid(f"{path}.{key}", "is required")
+
+
+_ATTENDEE_FIELDS: Mapping[str, _FieldCheck] = {
+    "memberId": _check_member_id,
+    "customerId": _check_customer_id,
+    "name": _check_non_empty_text,
+    "email": _check_email,
+    "phone": _check_phone,
+}
+
+
+def _check_attendees(value: Any, path: str) -> None:
+    if not isinstance(value, list):
+        raise _Invalid(path, "must be a list")
+    for index, attendee in enumerate(value):
+        _check_object(attendee, f"{path}[{index}]", _ATTENDEE_FIELDS, ())
+
+
+_EVENT_FIELDS: Mapping[str, _FieldCheck] = {
+    "calendarId": _check_calendar_id,
+    "startTime": _check_timestamp,
+    "endTime": _check_timestamp,
+    "title": _check_non_empty_text,
+    "description": _check_text,
+    "agenda": _check_text,
+    "url": _check_url,
+    "notifyBefore": _check_notify_before,
+    "blockingTo": _check_timestamp,
+    "locationTitle": _check_text,
+    "isAllDay": _check_bool,
+    "isBlocking": _check_bool,
+    "attendees": _check_attendees,
+    "type": _check_text,
+}
+_EVENT_REQUIRED = ("calendarId", "startTime", "endTime", "title")
+
+
+def _check_event_times(event: Mapping[str, Any]) -> None:
+    """Cross-field order; runs after each timestamp was checked on its own."""
+    start = _parse_timestamp(event["startTime"])
+    if _parse_timestamp(event["endTime"]) <= start:
+        raise _Invalid("event.endTime", "must be after startTime")
+    if "blockingTo" in event and _parse_timestamp(event["blockingTo"]) < start:
+        raise _Invalid("event.blockingTo", "must not be before startTime")
+
+
+def _check_envelope(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise _Invalid(None, "body must be a JSON object")
+    for key in body:
+        if key != "event":
+            raise _Invalid(key, "is not a documented field (the body has exactly one key, event)")
+    if "event" not in body:
+        raise _Invalid("event", "is required")
+    _check_object(body["event"], "event", _EVENT_FIELDS, _EVENT_REQUIRED)
+    _check_event_times(body["event"])
+
+
+def _new_event_id() -> str:
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(32))
+
+
+# --- HTTP plumbing -----------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 so clients can keep connections alive, as they would against the real API.
+    protocol_version = "HTTP/1.1"
+    server_version = "BizKitHubStandIn"
+    # Headers and body go out in separate writes; with Nagle on, each answer waits ~40 ms.
+    disable_nagle_algorithm = True
+    sys_version = ""
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The default logs every request line to stderr, and request lines can carry ?apiKey=.
+        return
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_POST
+
+    def _serve(self) -> None:
+        target = urlsplit(self.path)
+        framing_error: _Answer | None = None
+        try:
+            raw_body = self._read_body()
+        except _FramingError as exc:
+            framing_error, raw_body = exc.answer, b""
+            self.close_connection = True
+        if target.path.startswith(_CONTROL_PREFIX):
+            self._send(framing_error or self.server.stand_in._answer_control(self.command, target.path))
+            return
+        request = _Request(
+            method=self.command,
+            path=target.path,
+            credentials=_read_credentials(target.query, self.headers.get("Authorization")),
+            headers=_visible_headers(self.headers.items()),
+            raw_body=raw_body,
+            framing_error=framing_error,
+        )
+        self._send(self.server.stand_in._answer_and_record(request))
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked_body()
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            return b""
+        if not (length_text.isascii() and length_text.isdigit()):
+            raise _FramingError(_error(400, "BAD_REQUEST", "invalid Content-Length"))
+        length = int(length_text)
+        if length > _MAX_BODY_BYTES:
+            raise _FramingError(_error(413, "PAYLOAD_TOO_LARGE", "body too large"))
+        body = self.rfile.read(length)
+        if len(body) != length:
+            raise _FramingError(_error(400, "BAD_REQUEST", "body shorter than Content-Length"))
+        return body
+
+    def _read_chunked_body(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size_text = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            if not _CHUNK_SIZE.fullmatch(size_text):
+                raise _FramingError(_error(400, "BAD_REQUEST", "invalid chunked encoding"))
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            total += size
+            if total > _MAX_BODY_BYTES:
+                raise _FramingError(_error(413, "PAYLOAD_TOO_LARGE", "body too large"))
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self.rfile.readline(1024).strip():
+                raise _FramingError(_error(400, "BAD_REQUEST", "invalid chunked encoding"))
+            chunks.append(chunk)
+        while self.rfile.readline(1024).strip():  # skip trailers up to the blank line
+            pass
+        return b"".join(chunks)
+
+    def _send(self, answer: _Answer) -> None:
+        if answer.status == 0:
+            self.close_connection = True
+            return
+        payload = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")
+        self.send_response(answer.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in answer.headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, stand_in: BizKitHubStandIn) -> None:
+        self.stand_in = stand_in
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__((host, port), _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall for seconds.
+        TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Registered here, on the serving thread, so stop() sees every accepted connection.
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up (after a read timeout, say) are expected here, and the default
+        # traceback on stderr would only be noise.
+        return
+
+    def close_connections(self) -> None:
+        """Unblock handler threads idling on keep-alive connections (server_close joins them)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+# --- the stand-in ------------------------------------------------------------------------
+
+
+class BizKitHubStandIn:
+    """A BizKitHub add-event endpoint on a local port, enforcing the documented contract."""
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, accepted_keys: Iterable[str] | None = None
+    ) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[ReceivedCall] = []
+        self._faults: deque[Fault] = deque()
+        self._accepted_keys = frozenset(accepted_keys) if accepted_keys is not None else None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        # Bound now so base_url is known before start() (port=0 picks a free port).
+        self._server = _Server(host, port, self)
+
+    @property
+    def base_url(self) -> str:
+        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def start(self) -> BizKitHubStandIn:
+        with self._lock:
+            if self._thread is not None or self._stopped:
+                raise RuntimeError("a stand-in can be started only once")
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.01},  # shutdown() waits up to one interval
+                name="bizkithub-stand-in",
+                daemon=True,
+            )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            thread = self._thread
+        self._stopping.set()  # wakes handlers sleeping on a Slow fault
+        if thread is not None:
+            self._server.shutdown()
+            thread.join()
+        self._server.close_connections()
+        self._server.server_close()
+
+    def __enter__(self) -> BizKitHubStandIn:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def calls(self) -> list[ReceivedCall]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def accepted_events(self) -> list[dict[str, Any]]:
+        """The event objects of calls answered 200 with an eventId (scripted 200s excluded)."""
+        return [copy.deepcopy(call.body["event"]) for call in self.calls if call.event_id is not None]
+
+    def set_accepted_keys(self, keys: Iterable[str] | None) -> None:
+        with self._lock:
+            self._accepted_keys = frozenset(keys) if keys is not None else None
+
+    def script(self, *faults: Fault) -> None:
+        with self._lock:
+            self._faults.extend(faults)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._faults.clear()
+
+    # Called from handler threads.
+
+    def _answer_control(self, method: str, path: str) -> _Answer:
+        if path != CALLS_PATH:
+            return _error(404, "NOT_FOUND", "no such control endpoint")
+        if method not in ("GET", "HEAD"):
+            return _Answer(405, _error(405, "METHOD_NOT_ALLOWED", "use GET").body, (("Allow", "GET"),))
+        return _Answer(200, [call.public_view() for call in self.calls])
+
+    def _answer_and_record(self, request: _Request) -> _Answer:
+        answer = self._answer(request)
+        # Recorded before the response is written, so a client that got its answer sees the call.
+        call = ReceivedCall(
+            method=request.method,
+            path=request.path,
+            auth_mode=request.credentials.mode,
+            api_key=request.credentials.key,
+            headers=request.headers,
+            body=_parse_json_or_none(request.raw_body),
+            status=answer.status,
+            event_id=answer.event_id,
+        )
+        with self._lock:
+            self._calls.append(call)
+        return answer
+
+    def _answer(self, request: _Request) -> _Answer:
+        if request.framing_error is not None:
+            return request.framing_error
+        if request.path != ADD_EVENT_PATH:
+            return _error(404, "NOT_FOUND", "no such endpoint")
+        if request.method != "POST":
+            body = _error(405, "METHOD_NOT_ALLOWED", "use POST").body
+            return _Answer(405, body, (("Allow", "POST"),))
+        fault = self._next_fault()
+        if isinstance(fault, Status):
+            return _fault_answer(fault)
+        if isinstance(fault, Drop):
+            return _DROPPED
+        if isinstance(fault, Slow) and self._stopping.wait(fault.seconds):
+            return _DROPPED  # stopping: nobody should wait for this answer any more
+        return self._answer_add_event(request)
+
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    def _answer_add_event(self, request: _Request) -> _Answer:
+        with self._lock:
+            accepted_keys = self._accepted_keys
+        refusal = _check_auth(request.credentials, accepted_keys) or _check_content_type(
+            request.headers.get("content-type")
+        )
+        if refusal is not None:
+            return refusal
+        try:
+            body = _parse_json(request.raw_body)
+        except ValueError:
+            return _error(400, "INVALID_JSON", "body must be UTF-8 encoded JSON")
+        try:
+            _check_envelope(body)
+        except _Invalid as invalid:
+            return invalid.answer()
+        event_id = _new_event_id()
+        return _Answer(200, {"eventId": event_id}, event_id=event_id)

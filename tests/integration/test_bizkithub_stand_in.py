@@ -1,0 +1,630 @@
+"""The BizKitHub stand-in over real sockets: contract enforcement, recording and scripted faults."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import urllib3
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+from bookhook_dev.bizkithub_stand_in import (
+    ADD_EVENT_PATH,
+    CALLS_PATH,
+    BizKitHubStandIn,
+    Drop,
+    Slow,
+    Status,
+)
+
+KEY = "PRODPGrFxpGEtrOZfuWhnoJohUYBXuOE"
+OTHER_KEY = "DEV_abcdefghijklmnopqrstuvwxyz12"
+ROOT_KEY = "ROOT0123456789abcdefghijklmnopqr"
+
+# The documented example from the reference, attendee phone written as "+420 777123456".
+EXAMPLE_EVENT: dict[str, Any] = {
+    "calendarId": "2WRp6X5rSqQa321EjHB2mxZz74u74H84",
+    "startTime": "2024-05-01T10:00:00.000Z",
+    "endTime": "2024-05-01T12:00:00.000Z",
+    "title": "Training with Jan",
+    "description": "Training will start in Prague \N{EN DASH} Nusle.",
+    "agenda": "\N{EN DASH} Warm-up\n\N{EN DASH} Deadlift technique\n\N{EN DASH} Cool down",
+    "url": "https://gymroom.cz/pobocky/vinohrady",
+    "notifyBefore": "1h 30m",
+    "blockingTo": "2024-05-01T12:00:00.000Z",
+    "locationTitle": "Varšavská 11, 120 00, Praha 2 \N{EN DASH} Vinohrady",
+    "isAllDay": False,
+    "isBlocking": True,
+    "attendees": [
+        {
+            "memberId": 1234,
+            "customerId": "HxanU4a1n4El61zx",
+            "name": "Jan Barášek",
+            "email": "jan@barasek.com",
+            "phone": "+420 777123456",
+        }
+    ],
+    "type": "training",
+}
+EVENT_ID = re.compile(r"[a-z]{32}")
+DELETE = object()
+
+
+@pytest.fixture
+def stand_in() -> Iterator[BizKitHubStandIn]:
+    with BizKitHubStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def http() -> Iterator[urllib3.PoolManager]:
+    # No retries: every fault must reach the test exactly as the stand-in produced it.
+    pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2.0, read=5.0))
+    yield pool
+    pool.clear()
+
+
+def example_body() -> dict[str, Any]:
+    return {"event": copy.deepcopy(EXAMPLE_EVENT)}
+
+
+def post(
+    http: urllib3.PoolManager,
+    stand_in: BizKitHubStandIn,
+    body: Any = None,
+    *,
+    key: str | None = KEY,
+    mode: str = "bearer",
+    raw: bytes | None = None,
+    content_type: str | None = "application/json",
+    path: str = ADD_EVENT_PATH,
+    **kwargs: Any,
+) -> urllib3.BaseHTTPResponse:
+    headers: dict[str, str] = {}
+    url = stand_in.base_url + path
+    if key is not None and mode == "bearer":
+        headers["Authorization"] = f"Bearer {key}"
+    elif key is not None:
+        url += f"?apiKey={key}"
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    payload = raw if raw is not None else json.dumps(example_body() if body is None else body).encode()
+    return http.request("POST", url, body=payload, headers=headers, **kwargs)
+
+
+def with_value(path: str, value: Any) -> dict[str, Any]:
+    """The example body with one field (dotted path, [i] for list items) replaced or deleted."""
+    body = example_body()
+    parts = [int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path)]
+    target: Any = body
+    for part in parts[:-1]:
+        target = target[part]
+    if value is DELETE:
+        del target[parts[-1]]
+    else:
+        target[parts[-1]] = value
+    return body
+
+
+def error_of(response: urllib3.BaseHTTPResponse) -> dict[str, Any]:
+    payload = response.json()
+    assert payload["state"] == "error"
+    error: dict[str, Any] = payload["error"]
+    return error
+
+
+# --- the happy path ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["query", "bearer"])
+def test_documented_example_is_accepted_and_recorded(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager, mode: str
+) -> None:
+    response = post(http, stand_in, mode=mode)
+
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    event_id = response.json()["eventId"]
+    assert EVENT_ID.fullmatch(event_id)
+    [call] = stand_in.calls
+    assert (call.method, call.path, call.status, call.event_id) == ("POST", ADD_EVENT_PATH, 200, event_id)
+    assert (call.auth_mode, call.api_key) == (mode, KEY)
+    assert "authorization" not in call.headers
+    assert call.headers["content-type"] == "application/json"
+    # Diacritics, en dashes and newlines round-trip unchanged.
+    assert stand_in.accepted_events == [EXAMPLE_EVENT]
+
+
+def test_minimal_event_with_charset_parameter_is_accepted(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager
+) -> None:
+    event = {key: EXAMPLE_EVENT[key] for key in ("calendarId", "startTime", "endTime", "title")}
+    response = post(http, stand_in, {"event": event}, content_type="Application/JSON; charset=UTF-8")
+    assert response.status == 200
+    assert stand_in.accepted_events == [event]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("event.notifyBefore", "2d"),
+        ("event.notifyBefore", "15m"),
+        ("event.notifyBefore", "1d 2h 30m"),
+        ("event.notifyBefore", "1d 30m"),
+        ("event.attendees", []),
+        ("event.attendees[0].phone", "+1 5551234567"),
+        ("event.url", "http://example.com"),
+        ("event.description", ""),
+        ("event.blockingTo", "2024-05-01T10:00:00.000Z"),
+        ("event.startTime", "2024-02-29T10:00:00.000Z"),
+    ],
+)
+def test_valid_variants_are_accepted(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager, path: str, value: Any
+) -> None:
+    response = post(http, stand_in, with_value(path, value))
+    assert response.status == 200, response.data
+
+
+def test_event_ids_are_fresh(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    ids = {post(http, stand_in).json()["eventId"] for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_concurrent_calls_are_all_recorded(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        status = post(http, stand_in).status
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 8
+    assert len(stand_in.calls) == 8
+    assert len(stand_in.accepted_events) == 8
+
+
+def test_chunked_body_is_read(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    data = json.dumps(example_body()).encode()
+    response = http.request(
+        "POST",
+        stand_in.base_url + ADD_EVENT_PATH,
+        body=iter([data[:10], data[10:]]),
+        headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+        chunked=True,
+    )
+    assert response.status == 200
+    assert stand_in.accepted_events == [EXAMPLE_EVENT]
+
+
+# --- field rules -------------------------------------------------------------------------
+
+
+INVALID_FIELDS = [
+    # unknown keys and nulls
+    ("event.location", "Praha"),
+    ("event.description", None),
+    ("event.title", None),
+    ("event.attendees[0].email", None),
+    ("event.attendees[0].nickname", "Honza"),
+    # required fields
+    ("event.calendarId", DELETE),
+    ("event.startTime", DELETE),
+    ("event.endTime", DELETE),
+    ("event.title", DELETE),
+    # calendarId
+    ("event.calendarId", "2WRp6X5rSqQa321EjHB2mxZz74u74H8"),
+    ("event.calendarId", "2WRp6X5rSqQa321EjHB2mxZz74u74H84x"),
+    ("event.calendarId", "2WRp6X5rSqQa321EjHB2mxZz74u74H8-"),
+    ("event.calendarId", "é" * 32),
+    ("event.calendarId", 12345),
+    # times
+    ("event.startTime", "2024-05-01T10:00:00Z"),
+    ("event.startTime", "2024-05-01T10:00:00.000+00:00"),
+    ("event.startTime", "2024-05-01 10:00:00.000Z"),
+    ("event.startTime", "2024-05-01T10:00:00.000Z\n"),
+    ("event.startTime", "2024-05-01T10:00:00.0000Z"),
+    ("event.startTime", "2023-02-29T10:00:00.000Z"),
+    ("event.startTime", "2024-05-01T24:00:00.000Z"),
+    ("event.startTime", "٢٠٢٤-05-01T10:00:00.000Z"),
+    ("event.startTime", 1714557600000),
+    ("event.endTime", "2024-05-01T10:00:00.000Z"),
+    ("event.endTime", "2024-05-01T09:59:59.999Z"),
+    ("event.endTime", "2024-05-01"),
+    ("event.blockingTo", "2024-05-01T09:00:00.000Z"),
+    ("event.blockingTo", "tomorrow"),
+    # text
+    ("event.title", ""),
+    ("event.title", "   "),
+    ("event.title", 5),
+    ("event.description", 1),
+    ("event.agenda", ["Warm-up"]),
+    ("event.locationTitle", {"city": "Praha"}),
+    ("event.type", True),
+    # url
+    ("event.url", "ftp://gymroom.cz"),
+    ("event.url", "gymroom.cz/pobocky"),
+    ("event.url", "https://"),
+    # notifyBefore
+    ("event.notifyBefore", "1h30m"),
+    ("event.notifyBefore", ""),
+    ("event.notifyBefore", "30m 1h"),
+    ("event.notifyBefore", "1h  30m"),
+    ("event.notifyBefore", " 1h"),
+    ("event.notifyBefore", "1h "),
+    ("event.notifyBefore", "1h 1h"),
+    ("event.notifyBefore", "90"),
+    ("event.notifyBefore", "1w"),
+    ("event.notifyBefore", 90),
+    # booleans
+    ("event.isAllDay", "false"),
+    ("event.isBlocking", 1),
+    # attendees
+    ("event.attendees", {"name": "Jan"}),
+    ("event.attendees[0]", "Jan Barášek"),
+    ("event.attendees[0].memberId", "1234"),
+    ("event.attendees[0].memberId", True),
+    ("event.attendees[0].memberId", 0),
+    ("event.attendees[0].memberId", -5),
+    ("event.attendees[0].memberId", 12.5),
+    ("event.attendees[0].customerId", "HxanU4a1n4El61z"),
+    ("event.attendees[0].customerId", "HxanU4a1n4El61zxy"),
+    ("event.attendees[0].customerId", "HxanU4a1n4El61z!"),
+    ("event.attendees[0].name", ""),
+    ("event.attendees[0].name", 7),
+    ("event.attendees[0].email", "jan.barasek.com"),
+    ("event.attendees[0].email", "jan@@barasek.com"),
+    ("event.attendees[0].email", "jan@bar@asek.com"),
+    ("event.attendees[0].email", "@barasek.com"),
+    ("event.attendees[0].email", "jan@barasek"),
+    ("event.attendees[0].email", "jan @barasek.com"),
+    ("event.attendees[0].email", "jan@barasek.com\n"),
+    ("event.attendees[0].phone", "+420777123456"),
+    ("event.attendees[0].phone", "420 777123456"),
+    ("event.attendees[0].phone", "+0420 777123456"),
+    ("event.attendees[0].phone", "+4201 777123456"),
+    ("event.attendees[0].phone", "+420 777 123 456"),
+    ("event.attendees[0].phone", "+420 123"),
+    ("event.attendees[0].phone", "+420  777123456"),
+    ("event.attendees[0].phone", 420777123456),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), INVALID_FIELDS)
+def test_field_rule_violations_are_refused(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager, path: str, value: Any
+) -> None:
+    response = post(http, stand_in, with_value(path, value))
+
+    assert response.status == 400
+    error = error_of(response)
+    assert error["code"] == "INVALID_FIELD"
+    assert error["field"] == path
+    assert error["message"]
+    assert stand_in.calls[-1].status == 400
+    assert stand_in.calls[-1].event_id is None
+    assert stand_in.accepted_events == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"not json", "INVALID_JSON"),
+        (b"", "INVALID_JSON"),
+        (json.dumps(example_body(), ensure_ascii=False).encode("latin-1", "replace"), "INVALID_JSON"),
+        (json.dumps(example_body(), ensure_ascii=False).encode("utf-16"), "INVALID_JSON"),
+        (b"\xef\xbb\xbf" + json.dumps(example_body()).encode(), "INVALID_JSON"),
+        (b'{"event": {}, "event": {}}', "INVALID_JSON"),
+        (b'{"event": {"calendarId": NaN}}', "INVALID_JSON"),
+        (b"[]", "INVALID_BODY"),
+        (b'"event"', "INVALID_BODY"),
+        (b"{}", "INVALID_FIELD"),
+        (b'{"event": "training"}', "INVALID_FIELD"),
+        (b'{"event": null}', "INVALID_FIELD"),
+        (json.dumps({**example_body(), "calendar": "x"}).encode(), "INVALID_FIELD"),
+        (json.dumps(example_body()["event"]).encode(), "INVALID_FIELD"),
+    ],
+)
+def test_malformed_bodies_are_refused(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager, raw: bytes, code: str
+) -> None:
+    response = post(http, stand_in, raw=raw)
+    assert response.status == 400
+    assert error_of(response)["code"] == code
+    assert stand_in.accepted_events == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1"],
+)
+def test_wrong_content_type_is_refused(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager, content_type: str | None
+) -> None:
+    response = post(http, stand_in, content_type=content_type)
+    assert response.status == 415
+    assert stand_in.calls[-1].status == 415
+
+
+# --- auth --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "query", "status"),
+    [
+        ({}, "", 401),
+        ({"Authorization": f"Bearer {KEY}"}, f"?apiKey={OTHER_KEY}", 400),
+        ({}, f"?apiKey={KEY}&apiKey={OTHER_KEY}", 400),
+        ({}, "?apiKey=", 401),
+        ({}, "?apikey=" + KEY, 401),
+        ({"Authorization": "Bearer TEST" + KEY[4:]}, "", 401),
+        ({"Authorization": "Bearer " + KEY[:-1]}, "", 401),
+        ({"Authorization": "Bearer " + KEY + "x"}, "", 401),
+        ({"Authorization": "Bearer " + KEY[:-1] + "-"}, "", 401),
+        ({"Authorization": "Bearer prod" + KEY[4:]}, "", 401),
+        ({"Authorization": "Bearer "}, "", 401),
+        ({"Authorization": KEY}, "", 401),
+        ({"Authorization": f"Basic {KEY}"}, "", 401),
+    ],
+)
+def test_bad_credentials_are_refused(
+    stand_in: BizKitHubStandIn,
+    http: urllib3.PoolManager,
+    headers: dict[str, str],
+    query: str,
+    status: int,
+) -> None:
+    response = http.request(
+        "POST",
+        stand_in.base_url + ADD_EVENT_PATH + query,
+        body=json.dumps(example_body()).encode(),
+        headers={"Content-Type": "application/json", **headers},
+    )
+    assert response.status == status
+    if status == 401:
+        assert error_of(response)["code"] == "UNAUTHORIZED"
+    assert stand_in.calls[-1].status == status
+    assert stand_in.accepted_events == []
+
+
+def test_same_key_in_query_and_header_is_accepted_and_recorded_as_query(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager
+) -> None:
+    response = http.request(
+        "POST",
+        f"{stand_in.base_url}{ADD_EVENT_PATH}?apiKey={KEY}",
+        body=json.dumps(example_body()).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"},
+    )
+    assert response.status == 200
+    assert stand_in.calls[-1].auth_mode == "query"
+
+
+def test_auth_is_checked_before_the_body(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    response = post(http, stand_in, raw=b"not json", key=None, content_type="text/plain")
+    assert response.status == 401
+
+
+def test_accepted_keys_restrict(http: urllib3.PoolManager) -> None:
+    with BizKitHubStandIn(accepted_keys=[KEY, ROOT_KEY]) as stand_in:
+        assert post(http, stand_in, key=KEY).status == 200
+        assert post(http, stand_in, key=ROOT_KEY, mode="query").status == 200
+        refused = post(http, stand_in, key=OTHER_KEY)
+        assert refused.status == 401
+        assert error_of(refused)["code"] == "UNAUTHORIZED"
+
+        stand_in.set_accepted_keys([OTHER_KEY])
+        assert post(http, stand_in, key=KEY).status == 401
+        assert post(http, stand_in, key=OTHER_KEY).status == 200
+
+        stand_in.set_accepted_keys(None)
+        assert post(http, stand_in, key=KEY).status == 200
+        assert [call.status for call in stand_in.calls] == [200, 200, 401, 401, 200, 200]
+
+
+# --- routing and control -----------------------------------------------------------------
+
+
+def test_unknown_path_is_404_and_other_methods_405(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager
+) -> None:
+    assert post(http, stand_in, path="/api/v1/calendar/add-events").status == 404
+    assert post(http, stand_in, path="/api/v1/calendar/add-event/").status == 404
+    for method in ("GET", "PUT", "DELETE", "PATCH"):
+        response = http.request(method, stand_in.base_url + ADD_EVENT_PATH)
+        assert response.status == 405
+        assert response.headers["Allow"] == "POST"
+    assert [call.status for call in stand_in.calls] == [404, 404, 405, 405, 405, 405]
+
+
+def test_calls_endpoint_lists_calls_without_keys(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager
+) -> None:
+    post(http, stand_in, mode="query")
+    post(http, stand_in, mode="bearer", key=OTHER_KEY)
+    post(http, stand_in, key=None)
+
+    response = http.request("GET", stand_in.base_url + CALLS_PATH)
+
+    assert response.status == 200
+    assert KEY.encode() not in response.data
+    assert OTHER_KEY.encode() not in response.data
+    listed = response.json()
+    assert [call["auth_mode"] for call in listed] == ["query", "bearer", None]
+    assert [call["status"] for call in listed] == [200, 200, 401]
+    assert all("api_key" not in call for call in listed)
+    assert listed[0]["body"] == example_body()
+    assert EVENT_ID.fullmatch(listed[0]["event_id"])
+    # Control requests are not recorded themselves.
+    assert len(stand_in.calls) == 3
+
+
+def test_keys_never_reach_the_console(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager, capfd: pytest.CaptureFixture[str]
+) -> None:
+    post(http, stand_in, mode="query")
+    post(http, stand_in, mode="bearer")
+    post(http, stand_in, key=OTHER_KEY, raw=b"{")
+    stand_in.script(Drop())
+    with pytest.raises(ProtocolError):
+        post(http, stand_in, mode="query")
+
+    out, err = capfd.readouterr()
+    assert KEY not in out + err
+    assert OTHER_KEY not in out + err
+    assert err == ""
+
+
+def test_framing_errors_are_answered(stand_in: BizKitHubStandIn) -> None:
+    # urllib3 always frames bodies correctly, so these go over a raw socket.
+    host, port = stand_in.base_url.removeprefix("http://").split(":")
+
+    def exchange(head: bytes) -> bytes:
+        with socket.create_connection((host, int(port)), timeout=5) as conn:
+            conn.sendall(head)
+            return conn.recv(65536)
+
+    bad_length = exchange(
+        f"POST {ADD_EVENT_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n".encode()
+    )
+    too_large = exchange(
+        f"POST {ADD_EVENT_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: {2 << 20}\r\n\r\n{{}}".encode()
+    )
+    assert bad_length.startswith(b"HTTP/1.1 400")
+    assert too_large.startswith(b"HTTP/1.1 413")
+    assert [call.status for call in stand_in.calls] == [400, 413]
+
+
+# --- scripted faults ---------------------------------------------------------------------
+
+
+def test_status_503_applies_once_then_normal(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    stand_in.script(Status(503))
+
+    failed = post(http, stand_in)
+    assert failed.status == 503
+    assert error_of(failed)["code"] == "SERVER_ERROR"
+    assert post(http, stand_in).status == 200
+    assert [(call.status, call.event_id is None) for call in stand_in.calls] == [(503, True), (200, False)]
+    assert len(stand_in.accepted_events) == 1
+
+
+def test_status_429_with_retry_after_applies_once(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager
+) -> None:
+    stand_in.script(Status(429, retry_after="7"))
+
+    limited = post(http, stand_in)
+    assert limited.status == 429
+    assert limited.headers["Retry-After"] == "7"
+    assert error_of(limited)["code"] == "RATE_LIMITED"
+    normal = post(http, stand_in)
+    assert normal.status == 200
+    assert "Retry-After" not in normal.headers
+
+
+def test_scripted_status_applies_before_validation(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager
+) -> None:
+    stand_in.script(Status(500), Status(401))
+    assert post(http, stand_in, raw=b"garbage", key=None, content_type=None).status == 500
+    assert error_of(post(http, stand_in))["code"] == "UNAUTHORIZED"
+    assert post(http, stand_in).status == 200
+
+
+def test_status_200_with_error_body_is_not_an_acceptance(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager
+) -> None:
+    custom = {"state": "error", "error": {"code": "CALENDAR_NOT_FOUND", "message": "no such calendar"}}
+    stand_in.script(Status(200), Status(200, body=custom))
+
+    first = post(http, stand_in)
+    assert first.status == 200
+    assert "eventId" not in first.json()
+    assert error_of(first)["code"] == "SERVER_ERROR"
+    assert post(http, stand_in).json() == custom
+    assert stand_in.accepted_events == []
+    assert [call.event_id for call in stand_in.calls] == [None, None]
+
+
+def test_slow_provokes_a_read_timeout_once(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    stand_in.script(Slow(1.0))
+
+    with pytest.raises(ReadTimeoutError):
+        post(http, stand_in, timeout=urllib3.Timeout(connect=2.0, read=0.2))
+    response = post(http, stand_in, timeout=urllib3.Timeout(connect=2.0, read=0.5))
+    assert response.status == 200
+
+
+def test_slow_still_answers_a_patient_client(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    stand_in.script(Slow(0.2))
+    assert post(http, stand_in).status == 200
+    assert stand_in.calls[-1].status == 200
+
+
+def test_drop_closes_without_response_once(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    stand_in.script(Drop())
+
+    with pytest.raises(ProtocolError):
+        post(http, stand_in)
+    assert post(http, stand_in).status == 200
+    assert [call.status for call in stand_in.calls] == [0, 200]
+    assert stand_in.calls[0].body == example_body()
+
+
+def test_faults_are_consumed_in_order_only_by_add_event_posts(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager
+) -> None:
+    stand_in.script(Status(502), Status(504))
+
+    assert http.request("GET", stand_in.base_url + CALLS_PATH).status == 200
+    assert http.request("GET", stand_in.base_url + ADD_EVENT_PATH).status == 405
+    assert post(http, stand_in, path="/elsewhere").status == 404
+    assert post(http, stand_in).status == 502
+    assert post(http, stand_in).status == 504
+    assert post(http, stand_in).status == 200
+
+
+def test_reset_clears_calls_and_faults(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    post(http, stand_in)
+    stand_in.script(Status(500))
+    stand_in.reset()
+
+    assert stand_in.calls == []
+    assert post(http, stand_in).status == 200
+    assert len(stand_in.calls) == 1
+
+
+def test_calls_is_a_copy(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    post(http, stand_in)
+    stand_in.calls.clear()
+    stand_in.accepted_events[0]["title"] = "changed"
+    assert len(stand_in.calls) == 1
+    assert stand_in.accepted_events == [EXAMPLE_EVENT]
+
+
+@pytest.mark.parametrize("make", [lambda: Status(99), lambda: Status(600), lambda: Slow(-1.0)])
+def test_nonsense_faults_are_rejected(make: Any) -> None:
+    with pytest.raises(ValueError, match="must"):
+        make()
+
+
+def test_stop_is_idempotent_and_frees_keep_alive_connections(http: urllib3.PoolManager) -> None:
+    stand_in = BizKitHubStandIn().start()
+    assert post(http, stand_in).status == 200  # leaves a pooled keep-alive connection open
+    stand_in.stop()
+    stand_in.stop()
+    with pytest.raises(RuntimeError):
+        stand_in.start()

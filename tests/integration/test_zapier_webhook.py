@@ -1,0 +1,342 @@
+"""The Zapier webhook end to end: handler + moto + the BizKitHub stand-in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+
+from bookhook_dev import defaults
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.lambda_emulation import LocalResources
+from tests.integration.conftest import Webhook, zapier_booking
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def test_json_booking_reaches_bizkithub_as_add_event(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+    reply = webhook.post(
+        zapier_booking(notifyBefore="1h30m", agenda="– Warm-up\n– Cool down", isBlocking=True)
+    )
+
+    assert reply.status == 200
+    assert reply.body["status"] == "delivered"
+    [call] = stand_in.calls
+    assert call.status == 200
+    assert call.auth_mode == "query"
+    assert call.api_key == defaults.BIZKITHUB_API_KEY
+    assert reply.body["eventId"] == call.event_id
+    assert call.body == {
+        "event": {
+            "calendarId": defaults.CALENDAR_ID,
+            "startTime": "2026-12-01T09:00:00.000Z",
+            "endTime": "2026-12-01T10:30:00.000Z",
+            "title": "Training with Jan",
+            "agenda": "– Warm-up\n– Cool down",
+            "notifyBefore": "1h 30m",
+            "isBlocking": True,
+            "attendees": [{"name": "Jan Barášek", "email": "jan@barasek.com", "phone": "+420 777123456"}],
+        }
+    }
+
+
+def test_form_encoded_booking_arrives_base64_and_is_delivered(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    form = urlencode(zapier_booking(isBlocking="true", attendeeMemberId="1234", description=""))
+
+    reply = webhook.post(form, content_type="application/x-www-form-urlencoded")
+
+    assert reply.status == 200
+    [event] = stand_in.accepted_events
+    assert event["isBlocking"] is True
+    assert event["attendees"][0]["memberId"] == 1234
+    assert "description" not in event  # Zapier's empty string means "not mapped"
+
+
+def test_nested_event_object_is_forwarded_as_is(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+    event = {
+        "calendarId": defaults.CALENDAR_ID,
+        "startTime": "2024-05-01T10:00:00.000Z",
+        "endTime": "2024-05-01T12:00:00.000Z",
+        "title": "Training with Jan",
+        "description": "Training will start in Prague – Nusle.",
+        "url": "https://gymroom.cz/pobocky/vinohrady",
+        "blockingTo": "2024-05-01T12:00:00.000Z",
+        "isAllDay": False,
+        "isBlocking": True,
+        "attendees": [
+            {
+                "memberId": 1234,
+                "customerId": "HxanU4a1n4El61zx",
+                "name": "Jan Barášek",
+                "email": "jan@barasek.com",
+                "phone": "+420 777123456",
+            }
+        ],
+        "type": "training",
+    }
+
+    reply = webhook.post({"event": event})
+
+    assert reply.status == 200
+    assert stand_in.accepted_events == [event]
+
+
+@pytest.mark.parametrize("event_file", ["zapier-json.json", "zapier-form.json"])
+def test_sample_events_are_delivered(webhook: Webhook, stand_in: BizKitHubStandIn, event_file: str) -> None:
+    reply = webhook.invoke(json.loads((EVENTS / event_file).read_text()))
+
+    assert reply.status == 200, reply.body
+    assert [call.event_id for call in stand_in.calls] == [reply.body["eventId"]]
+
+
+def test_same_booking_twice_creates_one_event_with_same_event_id(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources
+) -> None:
+    first = webhook.post(zapier_booking())
+    second = webhook.post(zapier_booking(startTime="2026-12-01T09:00:00Z"))  # same instant, other offset
+
+    assert (first.status, second.status) == (200, 200)
+    assert second.body == {"status": "duplicate", "eventId": first.body["eventId"]}
+    assert len(stand_in.calls) == 1
+    items = boto3.client("dynamodb").scan(TableName=aws.table_name)["Items"]
+    assert len(items) == 1
+    assert items[0]["status"]["S"] == "COMPLETED"
+    assert json.loads(items[0]["data"]["S"])["eventId"] == first.body["eventId"]
+
+
+def test_idempotency_key_header_is_the_booking_key(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+    first = webhook.post(zapier_booking(), headers={"Idempotency-Key": "zap-42"})
+    other_key = webhook.post(zapier_booking(), headers={"Idempotency-Key": "zap-43"})
+    reused_for_other_booking = webhook.post(
+        zapier_booking(title="Another"), headers={"Idempotency-Key": "zap-42"}
+    )
+
+    assert first.status == 200
+    assert other_key.status == 200
+    assert other_key.body["eventId"] != first.body["eventId"]
+    assert reused_for_other_booking.status == 422
+    assert reused_for_other_booking.body["field"] == "Idempotency-Key"
+    assert len(stand_in.accepted_events) == 2
+
+
+@pytest.mark.parametrize(
+    ("token", "headers", "query"),
+    [
+        pytest.param(None, {}, "", id="missing"),
+        pytest.param("wrong-token-0123456789", {}, "", id="wrong bearer"),
+        pytest.param(None, {"X-Webhook-Token": "wrong-token-0123456789"}, "", id="wrong header token"),
+        pytest.param(None, {"Authorization": f"Basic {defaults.ZAPIER_TOKEN}"}, "", id="not bearer"),
+        pytest.param(None, {}, f"token={defaults.ZAPIER_TOKEN}", id="query string"),
+        pytest.param(
+            defaults.ZAPIER_TOKEN, {}, f"token={defaults.ZAPIER_TOKEN}", id="query string beside header"
+        ),
+        pytest.param(
+            defaults.ZAPIER_TOKEN, {"X-Webhook-Token": "wrong-token-0123456789"}, "", id="one of two wrong"
+        ),
+    ],
+)
+def test_bad_credentials_get_401_and_nothing_is_forwarded(
+    webhook: Webhook, stand_in: BizKitHubStandIn, token: str | None, headers: dict[str, str], query: str
+) -> None:
+    reply = webhook.post(zapier_booking(), token=token, headers=headers, raw_query=query)
+
+    assert reply.status == 401
+    assert reply.body["error"] == "unauthenticated"
+    assert defaults.ZAPIER_TOKEN not in json.dumps(reply.body)
+    assert stand_in.calls == []
+
+
+def test_x_webhook_token_header_authenticates(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+    reply = webhook.post(zapier_booking(), token=None, headers={"X-Webhook-Token": defaults.ZAPIER_TOKEN})
+
+    assert reply.status == 200
+    assert len(stand_in.accepted_events) == 1
+
+
+def test_no_token_configured_fails_closed(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources
+) -> None:
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=aws.secret_arn, SecretString=json.dumps({"bizkithubApiKey": defaults.BIZKITHUB_API_KEY})
+    )
+
+    reply = webhook.post(zapier_booking())
+
+    assert reply.status == 401
+    assert stand_in.calls == []
+
+
+@pytest.mark.parametrize(
+    ("secret_string", "expected_message"),
+    [
+        pytest.param("not json", "not a JSON object", id="not json"),
+        pytest.param(
+            json.dumps({"webhookSecrets": {"zapier": [defaults.ZAPIER_TOKEN]}}),
+            "bizkithubApiKey",
+            id="no key",
+        ),
+        pytest.param(
+            json.dumps(
+                {"bizkithubApiKey": "sk_live_123", "webhookSecrets": {"zapier": [defaults.ZAPIER_TOKEN]}}
+            ),
+            "bizkithubApiKey",
+            id="malformed key",
+        ),
+    ],
+)
+def test_missing_or_malformed_secret_is_503_without_values(
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    aws: LocalResources,
+    secret_string: str,
+    expected_message: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    boto3.client("secretsmanager").put_secret_value(SecretId=aws.secret_arn, SecretString=secret_string)
+
+    reply = webhook.post(zapier_booking())
+
+    assert reply.status == 503
+    assert reply.headers["retry-after"]
+    assert expected_message in reply.body["message"]
+    assert "sk_live_123" not in json.dumps(reply.body)
+    assert stand_in.calls == []
+
+
+def test_secret_that_does_not_exist_is_503(
+    webhook: Webhook, stand_in: BizKitHubStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "BOOKING_SECRET_ARN", "arn:aws:secretsmanager:eu-central-1:123456789012:secret:nope-AbCdEf"
+    )
+    webhook_module_reset()
+
+    reply = webhook.post(zapier_booking())
+
+    assert reply.status == 503
+    assert reply.body["error"] == "configuration_error"
+
+
+def webhook_module_reset() -> None:
+    from bookhook.handlers import webhook as module
+
+    module.use_services(None)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field"),
+    [
+        pytest.param("{not json", "application/json", 400, None, id="broken json"),
+        pytest.param("[1, 2]", "application/json", 400, None, id="json array"),
+        pytest.param("a=1&a=2", "application/x-www-form-urlencoded", 400, "a", id="repeated form field"),
+        pytest.param("<booking/>", "application/xml", 415, "Content-Type", id="xml"),
+        pytest.param("title=x", None, 415, "Content-Type", id="no content type"),
+        pytest.param(
+            json.dumps(zapier_booking(startTime=None)), "application/json", 422, "startTime", id="no start"
+        ),
+        pytest.param(
+            json.dumps(zapier_booking(duration=None)),
+            "application/json",
+            422,
+            "endTime",
+            id="no end or duration",
+        ),
+        pytest.param(
+            json.dumps(zapier_booking(startTime="2026-12-01T10:00:00")),
+            "application/json",
+            422,
+            "startTime",
+            id="naive",
+        ),
+        pytest.param(
+            json.dumps(zapier_booking(endTime="2026-12-01T08:00:00Z", duration=None)),
+            "application/json",
+            422,
+            None,
+            id="end before start",
+        ),
+        pytest.param(
+            json.dumps(zapier_booking(attendeeEmail="not-an-email")),
+            "application/json",
+            422,
+            "attendeeEmail",
+            id="email",
+        ),
+        pytest.param(
+            json.dumps(zapier_booking(attendeePhone="777 123 456")),
+            "application/json",
+            422,
+            "attendeePhone",
+            id="phone",
+        ),
+        pytest.param(
+            json.dumps(zapier_booking(calendarId="short")), "application/json", 422, "calendarId", id="cal"
+        ),
+        pytest.param(
+            json.dumps(zapier_booking(notifyBefore="soon")),
+            "application/json",
+            422,
+            "notifyBefore",
+            id="notify",
+        ),
+        pytest.param(
+            json.dumps(zapier_booking(attendeeEmial="x@y.cz")),
+            "application/json",
+            422,
+            "attendeeEmial",
+            id="typo",
+        ),
+    ],
+)
+def test_bad_input_gets_clear_error_and_nothing_forwarded(
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    body: str,
+    content_type: str | None,
+    status: int,
+    field: str | None,
+) -> None:
+    reply = webhook.post(body, content_type=content_type)
+
+    assert reply.status == status, reply.body
+    assert reply.body.get("field") == field
+    assert "jan@barasek.com" not in json.dumps(reply.body)
+    assert stand_in.calls == []
+
+
+def test_body_over_256_kb_is_413(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+    reply = webhook.post(zapier_booking(description="x" * (256 * 1024)))
+
+    assert reply.status == 413
+    assert stand_in.calls == []
+
+
+def test_naive_time_uses_default_timezone_when_configured(
+    webhook: Webhook, stand_in: BizKitHubStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "Europe/Prague")
+    webhook_module_reset()
+
+    reply = webhook.post(zapier_booking(startTime="2026-07-01 10:00", duration="1h"))
+
+    assert reply.status == 200
+    [event] = stand_in.accepted_events
+    assert (event["startTime"], event["endTime"]) == ("2026-07-01T08:00:00.000Z", "2026-07-01T09:00:00.000Z")
+
+
+def test_bearer_auth_mode_sends_key_in_header(
+    webhook: Webhook, stand_in: BizKitHubStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BIZKITHUB_AUTH_MODE", "bearer")
+    webhook_module_reset()
+
+    reply = webhook.post(zapier_booking())
+
+    assert reply.status == 200
+    [call] = stand_in.calls
+    assert (call.auth_mode, call.api_key) == ("bearer", defaults.BIZKITHUB_API_KEY)

@@ -1,0 +1,300 @@
+"""template.yaml: its shape, and that the SAM translator accepts it offline (cfn-lint: Makefile)."""
+
+from __future__ import annotations
+
+import copy
+import socket
+from typing import Any
+
+import pytest
+from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
+
+from bookhook_dev.template import (
+    TEMPLATE_PATH,
+    HttpRoute,
+    dynamodb_create_table_kwargs,
+    dynamodb_ttl_attribute,
+    function_environment,
+    function_handler,
+    http_routes,
+    load_template,
+)
+
+FUNCTION = "WebhookFunction"
+TABLE = "IdempotencyTable"
+ALLOWED_ACTIONS = {
+    "secretsmanager:GetSecretValue",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("template tests must not open network connections")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture
+def translated(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The template as CloudFormation sees it after the SAM transform."""
+    # The translator only reads the region (for the partition) from the environment.
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    sam_template = copy.deepcopy(template)
+    for resource in sam_template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            # `sam package` replaces the local CodeUri with an S3 one; the translator requires that.
+            resource["Properties"]["CodeUri"] = "s3://bucket/function.zip"
+    translator = Translator(managed_policy_map={}, sam_parser=Parser())
+    result: dict[str, Any] = translator.translate(sam_template=sam_template, parameter_values={})
+    return result
+
+
+def _resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _function_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for function in _resources_of_type(template, "AWS::Serverless::Function").values():
+        for policy in function["Properties"].get("Policies", []):
+            assert isinstance(policy, dict), f"managed/named policy {policy!r}: use inline statements"
+            statements.extend(policy["Statement"])
+    return statements
+
+
+def test_template_loads_with_short_tags_in_long_form(template: dict[str, Any]) -> None:
+    assert TEMPLATE_PATH.name == "template.yaml"
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert template["Description"]
+    variables = template["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["BOOKING_SECRET_ARN"] == {"Ref": "BookingSecret"}
+
+
+def test_sam_translator_accepts_the_template(translated: dict[str, Any]) -> None:
+    types = {resource["Type"] for resource in translated["Resources"].values()}
+
+    assert "AWS::Lambda::Function" in types
+    assert "AWS::ApiGatewayV2::Api" in types
+    assert not any(resource_type.startswith("AWS::Serverless::") for resource_type in types)
+
+
+def test_routes_are_exactly_the_zapier_post(template: dict[str, Any]) -> None:
+    assert http_routes(template) == [HttpRoute(method="POST", path="/webhooks/zapier", function=FUNCTION)]
+
+
+def test_route_is_on_the_explicit_http_api(template: dict[str, Any]) -> None:
+    event = template["Resources"][FUNCTION]["Properties"]["Events"]["ZapierWebhook"]
+    assert event["Properties"]["ApiId"] == {"Ref": "WebhookApi"}
+    assert template["Resources"]["WebhookApi"]["Type"] == "AWS::Serverless::HttpApi"
+
+
+def test_runtime_is_recent_python_on_arm64(template: dict[str, Any]) -> None:
+    function_globals = template["Globals"]["Function"]
+    runtime = template["Resources"][FUNCTION]["Properties"].get("Runtime", function_globals["Runtime"])
+    architectures = template["Resources"][FUNCTION]["Properties"].get(
+        "Architectures", function_globals["Architectures"]
+    )
+
+    major, minor = (int(part) for part in runtime.removeprefix("python").split("."))
+    assert runtime.startswith("python")
+    assert (major, minor) >= (3, 12)
+    assert architectures == ["arm64"]
+
+
+def test_timeout_stays_below_the_http_api_limit(template: dict[str, Any]) -> None:
+    assert template["Globals"]["Function"]["Timeout"] < 30
+
+
+def test_handler(template: dict[str, Any]) -> None:
+    assert function_handler(template, FUNCTION) == "bookhook.handlers.webhook.lambda_handler"
+
+
+def test_events_are_never_logged(template: dict[str, Any]) -> None:
+    environment = function_environment(template, FUNCTION, refs={"BookingSecret": "arn", TABLE: "t"})
+    assert environment["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+    assert environment["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+
+
+def test_every_statement_names_single_resources(template: dict[str, Any]) -> None:
+    statements = _function_statements(template)
+
+    assert statements
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert "NotResource" not in statement
+        assert "NotAction" not in statement
+        for resource in _as_list(statement["Resource"]):
+            assert "*" not in repr(resource), statement
+            assert isinstance(resource, dict), statement
+            assert list(resource) in (["Ref"], ["Fn::GetAtt"]), statement
+
+
+def test_only_the_idempotency_and_secret_actions_are_allowed(template: dict[str, Any]) -> None:
+    actions = {action for s in _function_statements(template) for action in _as_list(s["Action"])}
+    assert actions == ALLOWED_ACTIONS
+
+
+def test_secret_read_is_scoped_to_the_one_secret(template: dict[str, Any]) -> None:
+    by_action = {
+        action: statement["Resource"]
+        for statement in _function_statements(template)
+        for action in _as_list(statement["Action"])
+    }
+    assert by_action["secretsmanager:GetSecretValue"] == {"Ref": "BookingSecret"}
+    assert by_action["dynamodb:PutItem"] == {"Fn::GetAtt": [TABLE, "Arn"]}
+
+
+def test_translated_roles_add_no_inline_wildcards(translated: dict[str, Any]) -> None:
+    roles = _resources_of_type(translated, "AWS::IAM::Role")
+
+    assert roles
+    for role in roles.values():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                assert set(_as_list(statement["Action"])) <= ALLOWED_ACTIONS
+                assert "*" not in repr(statement["Resource"])
+
+
+def test_idempotency_table_is_on_demand_with_expiration_ttl(template: dict[str, Any]) -> None:
+    kwargs = dynamodb_create_table_kwargs(template, TABLE, "idempotency-test")
+    properties = template["Resources"][TABLE]["Properties"]
+
+    assert kwargs == {
+        "TableName": "idempotency-test",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    assert dynamodb_ttl_attribute(template, TABLE) == "expiration"
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_secret_is_created_without_a_value(template: dict[str, Any]) -> None:
+    secret = template["Resources"]["BookingSecret"]
+
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert "SecretString" not in secret["Properties"]
+    assert "GenerateSecretString" not in secret["Properties"]
+    assert "webhookSecrets" in secret["Properties"]["Description"]
+
+
+def test_log_group_has_retention_and_matches_the_function(template: dict[str, Any]) -> None:
+    log_group = template["Resources"]["WebhookFunctionLogGroup"]["Properties"]
+    function = template["Resources"][FUNCTION]["Properties"]
+
+    assert log_group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-webhook"}
+    assert function["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-webhook"}
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "WebhookFunctionLogGroup"}
+
+
+def test_outputs_are_present(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+
+    assert set(outputs) >= {
+        "ZapierWebhookUrl",
+        "BookingSecretArn",
+        "IdempotencyTableName",
+        "WebhookFunctionName",
+    }
+    assert outputs["ZapierWebhookUrl"]["Value"] == {
+        "Fn::Sub": "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/webhooks/zapier"
+    }
+
+
+def test_environment_resolves_parameter_defaults_and_given_refs(template: dict[str, Any]) -> None:
+    refs = {
+        "BookingSecret": "arn:aws:secretsmanager:eu-central-1:1:secret:x",
+        TABLE: "tbl",
+        "LogLevel": "DEBUG",
+    }
+
+    environment = function_environment(template, FUNCTION, refs)
+
+    assert environment["BOOKING_SECRET_ARN"] == refs["BookingSecret"]
+    assert environment["IDEMPOTENCY_TABLE_NAME"] == "tbl"
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "DEBUG"  # given ref beats the default
+    assert environment["BIZKITHUB_BASE_URL"] == "https://api.bizkithub.com"
+    assert environment["BIZKITHUB_AUTH_MODE"] == "query"
+    assert environment["DEFAULT_TIMEZONE"] == ""
+    assert environment["DEFAULT_CALENDAR_ID"] == ""
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "bookhook"
+
+
+def _inline_template(variables: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Parameters": {"Stage": {"Type": "String", "Default": "dev"}, "NoDefault": {"Type": "String"}},
+        "Globals": {"Function": {"Handler": "app.handler", "Environment": {"Variables": {"SHARED": "g"}}}},
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"Environment": {"Variables": variables}},
+            },
+            "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+        },
+    }
+
+
+def test_environment_merges_globals_and_converts_scalars() -> None:
+    template = _inline_template(
+        {
+            "SHARED": "own",
+            "FLAG": True,
+            "COUNT": 3,
+            "STAGE": {"Ref": "Stage"},
+            "URL": {"Fn::Sub": "x-${Stage}"},
+        }
+    )
+
+    environment = function_environment(template, "Fn", refs={})
+
+    assert environment == {"SHARED": "own", "FLAG": "true", "COUNT": "3", "STAGE": "dev", "URL": "x-dev"}
+    assert function_handler(template, "Fn") == "app.handler"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"Ref": "NoDefault"}, {"Ref": "SomeResource"}, {"Fn::GetAtt": ["Table", "Arn"]}, None],
+)
+def test_environment_names_the_unresolvable_variable(value: Any) -> None:
+    # Given a variable nothing can resolve
+    template = _inline_template({"OK": "1", "BROKEN_VAR": value})
+
+    # When / Then
+    with pytest.raises(KeyError, match="BROKEN_VAR"):
+        function_environment(template, "Fn", refs={"Unrelated": "x"})
+
+
+def test_given_ref_resolves_what_the_defaults_cannot() -> None:
+    template = _inline_template({"TABLE": {"Ref": "SomeResource"}})
+    assert function_environment(template, "Fn", refs={"SomeResource": "tbl"})["TABLE"] == "tbl"
+
+
+def test_wrong_resource_type_is_rejected() -> None:
+    template = _inline_template({})
+    with pytest.raises(ValueError, match="not AWS::DynamoDB::Table"):
+        dynamodb_ttl_attribute(template, "Fn")
+    assert dynamodb_ttl_attribute(template, "Table") is None
+    with pytest.raises(KeyError, match="Missing"):
+        function_handler(template, "Missing")
