@@ -45,7 +45,9 @@ def test_bizkithub_unavailable_gives_503_and_the_retry_delivers_once(
     assert len(stand_in.accepted_events) == 1
 
 
-def test_read_timeout_is_ambiguous_and_answered_as_retryable(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+def test_read_timeout_is_ambiguous_and_answered_as_retryable(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
     """A read timeout after the request was sent may still create the event (the stand-in, like a slow
     BizKitHub, finishes the call). Today the sender is told 503 and its retry delivers again: the known
     ambiguous case, counted here so the delivery-queue work (issue 5) can remove it."""
@@ -69,7 +71,9 @@ def test_read_timeout_is_ambiguous_and_answered_as_retryable(webhook: Webhook, s
             "SLOT_TAKEN",
             id="400 with code",
         ),
-        pytest.param(Status(200, body={"success": False, "code": "CALENDAR_LOCKED"}), "CALENDAR_LOCKED", id="2xx error"),
+        pytest.param(
+            Status(200, body={"success": False, "code": "CALENDAR_LOCKED"}), "CALENDAR_LOCKED", id="2xx error"
+        ),
         pytest.param(Status(404, body={"message": "no such calendar"}), None, id="404 without code"),
     ],
 )
@@ -93,7 +97,9 @@ def test_rotated_key_is_fetched_after_401_and_the_booking_delivered(
     assert webhook.post(zapier_booking(title="Warm-up booking")).status == 200
     # When the operator rotates the key in Secrets Manager and BizKitHub accepts only the new one
     document = defaults.secret_document() | {"bizkithubApiKey": ROTATED_KEY}
-    boto3.client("secretsmanager").put_secret_value(SecretId=aws.secret_arn, SecretString=json.dumps(document))
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=aws.secret_arn, SecretString=json.dumps(document)
+    )
     stand_in.set_accepted_keys([ROTATED_KEY])
 
     reply = webhook.post(zapier_booking())

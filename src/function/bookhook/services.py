@@ -6,6 +6,7 @@ Every adapter takes its client from here, so tests and the local runner pass the
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import boto3
@@ -23,6 +24,11 @@ from bookhook.settings import Settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
+
+# botocore's DEBUG output dumps raw request and response bodies, GetSecretValue's included: with the
+# root logger at DEBUG the secret would reach the logs. Its INFO and above carry no payloads.
+_botocore_logger = logging.getLogger("botocore")
+_botocore_logger.setLevel(max(_botocore_logger.level, logging.INFO))
 
 # AWS calls sit on the request path: fail fast and let the sender retry rather than hang.
 _AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})

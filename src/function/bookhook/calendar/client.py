@@ -33,6 +33,7 @@ ADD_EVENT_PATH = "/api/v1/calendar/add-event"
 _SAFE_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _API_KEY_IN_TEXT = re.compile(r"(apiKey=)[^&\s'\"]+")
 MAX_RETRY_AFTER_SECONDS = 3600
+_log = logging.getLogger(__name__)
 
 ApiKeySource = Callable[[bool], str]
 """Returns the API key; called with True to force a fresh read of the secret."""
@@ -111,11 +112,19 @@ class BizKitHubClient:
             headers["Authorization"] = f"Bearer {api_key}"
         else:
             url = f"{url}?apiKey={quote(api_key, safe='')}"
+        started = time.monotonic()
         try:
-            return self._pool.request("POST", url, body=body, headers=headers)
+            response = self._pool.request("POST", url, body=body, headers=headers)
         except HTTPError as error:
             # The urllib3 error's text holds the URL (and so the key in query mode): keep only its type.
             raise BizKitHubUnavailable(f"BizKitHub could not be reached ({type(error).__name__})") from None
+        _log.debug(
+            "BizKitHub answered %s in %.0f ms (auth %s)",
+            response.status,
+            (time.monotonic() - started) * 1000,
+            self._auth_mode,
+        )
+        return response
 
 
 def _classify(response: urllib3.BaseHTTPResponse) -> str:

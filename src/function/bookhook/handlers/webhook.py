@@ -61,6 +61,14 @@ def _accept(source: WebhookSource) -> Response[str]:
     request = WebhookRequest.from_http_api_event(
         app.current_event.raw_event, max_body_bytes=services.settings.max_body_bytes
     )
+    logger.debug(
+        "request read",
+        extra={
+            "media_type": request.media_type,
+            "body_bytes": len(request.body),
+            "headers": sorted(request.headers),
+        },
+    )
     outcome = _traced_accept(source, request, services)
     metrics.add_metric(name=f"Booking{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info(

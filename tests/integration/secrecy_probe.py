@@ -1,0 +1,131 @@
+"""Run in a fresh interpreter by test_secrecy.py: a cold start with DEBUG logging and X-Ray on.
+
+Sends bookings through the real handler (moto AWS, the stand-in BizKitHub, a rotated key, a
+BizKitHub failure, refused tokens and bad input), with every logger at DEBUG, and writes every
+X-Ray entity the SDK emitted to the file named in argv[1]. Logs go to stdout/stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+from moto import mock_aws
+
+from bookhook_dev import defaults
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
+from bookhook_dev.lambda_emulation import LocalLambdaContext, http_api_event, provision
+
+ROTATED_KEY = "ROOTRotatedKeyForSecrecyProbe000"
+BOOKING = {
+    "calendarId": defaults.CALENDAR_ID,
+    "startTime": "2026-12-01T10:00:00+01:00",
+    "duration": "60",
+    "title": "Probe booking",
+    "attendeeName": "Jan Barášek",
+    "attendeeEmail": "jan@barasek.com",
+    "attendeePhone": "+420777123456",
+}
+
+
+class CapturingEmitter:
+    """Stands in for the X-Ray daemon client: keeps what would be sent."""
+
+    def __init__(self) -> None:
+        self.entities: list[dict[str, Any]] = []
+
+    def send_entity(self, entity: Any) -> None:
+        self.entities.append(json.loads(entity.serialize()))
+
+    def set_daemon_address(self, address: str | None) -> None:
+        pass
+
+    @property
+    def ip(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return 2000
+
+
+def post(handler: Any, body: bytes, headers: dict[str, str], raw_query: str = "") -> int:
+    event = http_api_event(
+        method="POST", path="/webhooks/zapier", body=body, headers=headers, raw_query=raw_query
+    )
+    result = handler(event, LocalLambdaContext())
+    sys.stdout.write(f"probe reply {result['statusCode']} {result['body']}\n")
+    return int(result["statusCode"])
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.CRITICAL)
+    botocore_level = logging.getLogger("botocore").level
+    logging.getLogger("botocore").setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        logging.getLogger("botocore").setLevel(botocore_level)
+
+
+def main(trace_file: str) -> None:
+    from aws_xray_sdk.core import xray_recorder
+
+    emitter = CapturingEmitter()
+    xray_recorder.configure(emitter=emitter, streaming_threshold=0, context_missing="LOG_ERROR")
+
+    with mock_aws(), BizKitHubStandIn() as stand_in:
+        resources = provision(boto3.client("secretsmanager"), boto3.client("dynamodb"))
+        import os
+
+        os.environ.update(
+            BOOKING_SECRET_ARN=resources.secret_arn,
+            IDEMPOTENCY_TABLE_NAME=resources.table_name,
+            BIZKITHUB_BASE_URL=stand_in.base_url,
+            BIZKITHUB_AUTH_MODE="query",
+        )
+        from bookhook.handlers.webhook import lambda_handler
+
+        # The noisiest set-up a user could choose, switched on after the probe's own AWS set-up.
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
+        bearer = {"content-type": "application/json", "authorization": f"Bearer {defaults.ZAPIER_TOKEN}"}
+        statuses = [post(lambda_handler, json.dumps(BOOKING).encode(), bearer)]
+        statuses.append(post(lambda_handler, json.dumps(BOOKING).encode(), bearer))  # duplicate
+        form = {"content-type": "application/x-www-form-urlencoded", "x-webhook-token": defaults.ZAPIER_TOKEN}
+        statuses.append(post(lambda_handler, urlencode(BOOKING | {"title": "Form"}).encode(), form))
+        statuses.append(
+            post(lambda_handler, json.dumps(BOOKING).encode(), {"content-type": "application/json"})
+        )
+        statuses.append(
+            post(lambda_handler, json.dumps(BOOKING).encode(), bearer, f"token={defaults.ZAPIER_TOKEN}")
+        )
+        bad_email = BOOKING | {"attendeeEmail": "jan@barasek", "title": "Bad email"}
+        statuses.append(post(lambda_handler, json.dumps(bad_email).encode(), bearer))
+        stand_in.script(Status(500))
+        statuses.append(post(lambda_handler, json.dumps(BOOKING | {"title": "Fails"}).encode(), bearer))
+        document = defaults.secret_document() | {"bizkithubApiKey": ROTATED_KEY}
+        with _quiet():  # the operator's rotation is not the function's logging
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=resources.secret_arn, SecretString=json.dumps(document)
+            )
+        stand_in.set_accepted_keys([ROTATED_KEY])
+        statuses.append(post(lambda_handler, json.dumps(BOOKING | {"title": "Rotated"}).encode(), bearer))
+        sys.stdout.write(f"probe statuses {statuses}\n")
+
+    with open(trace_file, "w", encoding="utf-8") as handle:
+        json.dump(emitter.entities, handle)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
