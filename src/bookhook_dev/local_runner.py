@@ -1,0 +1,288 @@
+"""Run the webhook function locally without Docker: `python -m bookhook_dev.local_runner …`.
+
+- `demo` (what `make run` does): start everything, send every sample in `events/` through the real
+  handler, show what the BizKitHub stand-in received and what the sender got back, then keep serving
+  the template's routes on 127.0.0.1 until Ctrl-C, with a curl line to try.
+- `serve`: only serve the routes.
+- `invoke EVENT_FILE`: call the handler once with an API Gateway event file, like
+  `sam local invoke -e EVENT_FILE`, and print the response.
+
+AWS: Secrets Manager and DynamoDB are embedded (moto in server mode, the secret and table created
+as template.yaml declares them, the secret holding `bookhook_dev.defaults`) unless `--real-aws`
+is given, in which case BOOKING_SECRET_ARN, IDEMPOTENCY_TABLE_NAME and the usual AWS credentials
+come from the environment. BizKitHub: the local stand-in unless `--bizkithub-url` (or
+BIZKITHUB_BASE_URL) names another.
+
+Routes and environment variables are read from template.yaml, so the runner cannot drift from what
+`sam deploy` creates. The deployed function never imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bookhook_dev import defaults
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.lambda_emulation import LocalLambdaContext, http_api_event, provision
+from bookhook_dev.template import TEMPLATE_PATH, HttpRoute, function_environment, http_routes, load_template
+
+ROOT = TEMPLATE_PATH.parent
+EVENTS_DIR = ROOT / "events"
+FUNCTION = "WebhookFunction"
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass
+class LocalStack:
+    """Everything a local run needs, started and wired together."""
+
+    handler: Handler
+    routes: list[HttpRoute]
+    stand_in: BizKitHubStandIn | None
+
+
+@contextmanager
+def local_stack(
+    *, real_aws: bool = False, bizkithub_url: str | None = None, log_level: str = "INFO"
+) -> Iterator[LocalStack]:
+    template = load_template()
+    with ExitStack() as stack:
+        environment: dict[str, str] = {}
+        if real_aws:
+            missing = [
+                name for name in ("BOOKING_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME") if not os.environ.get(name)
+            ]
+            if missing:
+                raise SystemExit(f"--real-aws needs {', '.join(missing)} in the environment")
+            refs = {
+                "BookingSecret": os.environ["BOOKING_SECRET_ARN"],
+                "IdempotencyTable": os.environ["IDEMPOTENCY_TABLE_NAME"],
+            }
+        else:
+            refs = stack.enter_context(_embedded_aws(environment))
+        stand_in = None
+        url = bizkithub_url or os.environ.get("BIZKITHUB_BASE_URL")
+        if url is None:
+            stand_in = stack.enter_context(BizKitHubStandIn())
+            url = stand_in.base_url
+        environment |= function_environment(template, FUNCTION, refs)
+        environment |= {
+            "BIZKITHUB_BASE_URL": url,
+            "POWERTOOLS_LOG_LEVEL": log_level,
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+            "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would drown the demo's output
+            "AWS_LAMBDA_FUNCTION_NAME": "bookhook-local-webhook",
+        }
+        # Explicit settings in the caller's environment win over the template's defaults.
+        for name in ("BIZKITHUB_AUTH_MODE", "DEFAULT_TIMEZONE", "DEFAULT_CALENDAR_ID"):
+            if os.environ.get(name) is not None:
+                environment[name] = os.environ[name]
+        os.environ.update(environment)
+        # Imported only now: Powertools reads its settings from the environment at import.
+        from bookhook.handlers import webhook
+
+        webhook.use_services(None)
+        yield LocalStack(handler=webhook.lambda_handler, routes=http_routes(template), stand_in=stand_in)
+
+
+@contextmanager
+def _embedded_aws(environment: dict[str, str]) -> Iterator[dict[str, str]]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        environment |= {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": defaults.REGION,
+        }
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
+        os.environ.update(environment)
+        session = boto3.session.Session(region_name=defaults.REGION)
+        resources = provision(
+            session.client("secretsmanager", endpoint_url=endpoint),
+            session.client("dynamodb", endpoint_url=endpoint),
+        )
+        yield {"BookingSecret": resources.secret_arn, "IdempotencyTable": resources.table_name}
+    finally:
+        server.stop()
+
+
+def invoke(handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
+    return handler(event, LocalLambdaContext())
+
+
+def _reply_text(response: dict[str, Any]) -> str:
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    return f"{response.get('statusCode')} {body}"
+
+
+def send_samples(stack: LocalStack, files: list[Path], out: Any = sys.stdout) -> list[dict[str, Any]]:
+    """Invoke the handler with each event file; print the reply and what BizKitHub received."""
+    responses = []
+    for path in files:
+        seen = len(stack.stand_in.calls) if stack.stand_in else 0
+        response = invoke(stack.handler, json.loads(path.read_text(encoding="utf-8")))
+        responses.append(response)
+        print(f"\n── {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", file=out)
+        print(f"   sender got:        {_reply_text(response)}", file=out)
+        if stack.stand_in is not None:
+            for call in stack.stand_in.calls[seen:]:
+                summary = f"{call.method} {call.path} (auth: {call.auth_mode}) -> {call.status}"
+                print(f"   BizKitHub got:     {summary}", file=out)
+                print(
+                    textwrap.indent(json.dumps(call.body, indent=2, ensure_ascii=False), "      "), file=out
+                )
+            if len(stack.stand_in.calls) == seen:
+                print(
+                    "   BizKitHub got:     nothing (answered from the idempotency record or refused)",
+                    file=out,
+                )
+    return responses
+
+
+def _request_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
+    routes = {(route.method.upper(), route.path) for route in stack.routes}
+
+    class Gateway(BaseHTTPRequestHandler):
+        """Turns each HTTP request into the API Gateway HTTP API event Lambda would get."""
+
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if (self.command, parts.path) not in routes:
+                self._write(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+                return
+            headers: dict[str, str] = {}
+            for name, value in self.headers.items():
+                key = name.lower()
+                headers[key] = f"{headers[key]},{value}" if key in headers else value
+            event = http_api_event(
+                method=self.command,
+                path=parts.path,
+                body=body,
+                headers=headers,
+                raw_query=parts.query,
+                source_ip=self.client_address[0],
+            )
+            response = invoke(stack.handler, event)
+            payload = response.get("body") or ""
+            data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
+            self._write(int(response.get("statusCode", 200)), response.get("headers") or {}, data)
+
+        def _write(self, status: int, headers: dict[str, str], data: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            status = args[1] if len(args) > 1 else ""
+            sys.stderr.write(f"local gateway: {self.command} {urlsplit(self.path).path} -> {status}\n")
+
+    return Gateway
+
+
+def serve(stack: LocalStack, port: int) -> None:
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), _request_handler(stack))
+    except OSError:
+        print(f"port {port} is taken; serving on a free port instead")
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _request_handler(stack))
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    print(f"\nServing {', '.join(f'{r.method} {base}{r.path}' for r in stack.routes)} (Ctrl-C to stop)")
+    print("Try:")
+    print(
+        f"  curl -s -X POST {base}/webhooks/zapier -H 'Authorization: Bearer {defaults.ZAPIER_TOKEN}' \\\n"
+        "    -H 'Content-Type: application/json' \\\n"
+        f'    -d \'{{"calendarId": "{defaults.CALENDAR_ID}", "startTime": "2026-12-03T09:00:00+01:00", '
+        '"duration": "45", "title": "Trial lesson", "attendeeName": "Petr Svoboda"}\''
+    )
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopped")
+    finally:
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bookhook_dev.local_runner", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--real-aws", action="store_true", help="use real AWS from the environment instead of moto"
+    )
+    parser.add_argument("--bizkithub-url", help="BizKitHub base URL (default: the local stand-in)")
+    parser.add_argument(
+        "--log-level", default="WARNING", help="POWERTOOLS_LOG_LEVEL for the function (default WARNING)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="send the samples in events/, show the results, then serve")
+    demo.add_argument("--port", type=int, default=3000)
+    demo.add_argument("--no-serve", action="store_true", help="exit after the samples")
+    serve_cmd = commands.add_parser("serve", help="serve the template's routes on 127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=3000)
+    invoke_cmd = commands.add_parser(
+        "invoke", help="invoke once with an API Gateway event file (like sam local invoke -e)"
+    )
+    invoke_cmd.add_argument("event_file", type=Path)
+    args = parser.parse_args(argv)
+
+    with local_stack(
+        real_aws=args.real_aws, bizkithub_url=args.bizkithub_url, log_level=args.log_level
+    ) as stack:
+        if args.command == "invoke":
+            send_samples(stack, [args.event_file])
+            return 0
+        if args.command == "demo":
+            print(
+                "Sending the samples in events/ through the webhook function (AWS: "
+                + ("real" if args.real_aws else "embedded moto")
+                + ")"
+            )
+            send_samples(stack, sorted(EVENTS_DIR.glob("*.json")))
+            print(
+                "\nSending the first sample again: its booking key makes it a duplicate, answered with the same eventId."
+            )
+            send_samples(stack, sorted(EVENTS_DIR.glob("*.json"))[:1])
+            if args.no_serve:
+                return 0
+        serve(stack, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
