@@ -274,9 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                 + ")"
             )
             send_samples(stack, sorted(EVENTS_DIR.glob("*.json")))
-            print(
-                "\nSending the first sample again: its booking key makes it a duplicate, answered with the same eventId."
-            )
+            print("\nThe first sample again: its booking key makes it a duplicate with the same eventId.")
             send_samples(stack, sorted(EVENTS_DIR.glob("*.json"))[:1])
             if args.no_serve:
                 return 0
