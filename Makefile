@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml src/function/requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m bookhook_dev.local_runner demo
+	PYTHONPATH=src/function:src $(BIN)/python -m bookhook_dev.local_runner demo
 
 test: lint typecheck template-check
 	$(BIN)/python -m pytest
