@@ -6,7 +6,9 @@ use these, so a sample sent to `make run` authenticates out of the box.
 
 from __future__ import annotations
 
+import copy
 import json
+from typing import Any
 
 # Sent by the sample events as `Authorization: Bearer …`; the README's curl line uses it too.
 ZAPIER_TOKEN = "local-zapier-token-0123456789abcdef"
@@ -25,3 +27,36 @@ def secret_document() -> dict[str, object]:
 
 def secret_string() -> str:
     return json.dumps(secret_document())
+
+
+# The `event` of BizKitHub's documented add-event example, with the attendee phone written
+# "+420 777123456" as the reference shows it.
+_DOCUMENTED_EXAMPLE_EVENT: dict[str, Any] = {
+    "calendarId": CALENDAR_ID,
+    "startTime": "2024-05-01T10:00:00.000Z",
+    "endTime": "2024-05-01T12:00:00.000Z",
+    "title": "Training with Jan",
+    "description": "Training will start in Prague – Nusle.",
+    "agenda": "– Warm-up\n– Deadlift technique\n– Cool down",
+    "url": "https://gymroom.cz/pobocky/vinohrady",
+    "notifyBefore": "1h 30m",
+    "blockingTo": "2024-05-01T12:00:00.000Z",
+    "locationTitle": "Varšavská 11, 120 00, Praha 2 – Vinohrady",
+    "isAllDay": False,
+    "isBlocking": True,
+    "attendees": [
+        {
+            "memberId": 1234,
+            "customerId": "HxanU4a1n4El61zx",
+            "name": "Jan Barášek",
+            "email": "jan@barasek.com",
+            "phone": "+420 777123456",
+        }
+    ],
+    "type": "training",
+}
+
+
+def documented_example_event() -> dict[str, Any]:
+    """A fresh copy, so a test may change it."""
+    return copy.deepcopy(_DOCUMENTED_EXAMPLE_EVENT)

@@ -14,6 +14,7 @@ import pytest
 import urllib3
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import (
     ADD_EVENT_PATH,
     CALLS_PATH,
@@ -27,31 +28,7 @@ KEY = "PRODPGrFxpGEtrOZfuWhnoJohUYBXuOE"
 OTHER_KEY = "DEV_abcdefghijklmnopqrstuvwxyz12"
 ROOT_KEY = "ROOT0123456789abcdefghijklmnopqr"
 
-# The documented example from the reference, attendee phone written as "+420 777123456".
-EXAMPLE_EVENT: dict[str, Any] = {
-    "calendarId": "2WRp6X5rSqQa321EjHB2mxZz74u74H84",
-    "startTime": "2024-05-01T10:00:00.000Z",
-    "endTime": "2024-05-01T12:00:00.000Z",
-    "title": "Training with Jan",
-    "description": "Training will start in Prague \N{EN DASH} Nusle.",
-    "agenda": "\N{EN DASH} Warm-up\n\N{EN DASH} Deadlift technique\n\N{EN DASH} Cool down",
-    "url": "https://gymroom.cz/pobocky/vinohrady",
-    "notifyBefore": "1h 30m",
-    "blockingTo": "2024-05-01T12:00:00.000Z",
-    "locationTitle": "Varšavská 11, 120 00, Praha 2 \N{EN DASH} Vinohrady",
-    "isAllDay": False,
-    "isBlocking": True,
-    "attendees": [
-        {
-            "memberId": 1234,
-            "customerId": "HxanU4a1n4El61zx",
-            "name": "Jan Barášek",
-            "email": "jan@barasek.com",
-            "phone": "+420 777123456",
-        }
-    ],
-    "type": "training",
-}
+EXAMPLE_EVENT: dict[str, Any] = defaults.documented_example_event()
 EVENT_ID = re.compile(r"[a-z]{32}")
 DELETE = object()
 

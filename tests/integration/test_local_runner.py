@@ -25,9 +25,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "bookhook_dev.local_runner", "demo", "--no-serve"],
+def _run_runner(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own runner, fixed arguments
+        [sys.executable, "-m", "bookhook_dev.local_runner", *args],
         cwd=ROOT,
         env=_env(),
         capture_output=True,
@@ -35,6 +35,10 @@ def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
+    run = _run_runner("demo", "--no-serve")
 
     assert run.returncode == 0, run.stderr[-3000:]
     samples = sorted(p.name for p in (ROOT / "events").glob("*.json"))
@@ -54,15 +58,7 @@ def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
 
 
 def test_invoke_runs_one_event_file_like_sam_local_invoke() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "bookhook_dev.local_runner", "invoke", "events/zapier-json.json"],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = _run_runner("invoke", "events/zapier-json.json")
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert re.search(r'sender got:\s+200 \{"status": "delivered"', run.stdout)

@@ -58,27 +58,7 @@ def test_form_encoded_booking_arrives_base64_and_is_delivered(
 
 
 def test_nested_event_object_is_forwarded_as_is(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
-    event = {
-        "calendarId": defaults.CALENDAR_ID,
-        "startTime": "2024-05-01T10:00:00.000Z",
-        "endTime": "2024-05-01T12:00:00.000Z",
-        "title": "Training with Jan",
-        "description": "Training will start in Prague – Nusle.",
-        "url": "https://gymroom.cz/pobocky/vinohrady",
-        "blockingTo": "2024-05-01T12:00:00.000Z",
-        "isAllDay": False,
-        "isBlocking": True,
-        "attendees": [
-            {
-                "memberId": 1234,
-                "customerId": "HxanU4a1n4El61zx",
-                "name": "Jan Barášek",
-                "email": "jan@barasek.com",
-                "phone": "+420 777123456",
-            }
-        ],
-        "type": "training",
-    }
+    event = defaults.documented_example_event()
 
     reply = webhook.post({"event": event})
 
