@@ -4,8 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Lambda runtime in template.yaml is python3.12: the suite also runs on it when it is installed
+# (pyenv's build first, since pyenv's shim answers even when the version is not selected).
+RUNTIME_PYTHON ?= $(or $(shell ls -1 $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1),\
+	$(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null))
+RUNTIME_VENV := .venv-py312
 
-.PHONY: run test lint typecheck template-check unit integration clean
+.PHONY: run test lint typecheck template-check unit integration runtime-test clean
 
 $(STAMP): pyproject.toml src/function/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,16 +23,22 @@ run: $(STAMP)
 
 test: lint typecheck template-check
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory runtime-test
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+ifneq ($(RUNTIME_PYTHON),)
+$(RUNTIME_VENV)/.installed: pyproject.toml src/function/requirements.txt
+	$(RUNTIME_PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet -r src/function/requirements.txt --group dev
+	touch $@
 
-typecheck: $(STAMP)
-	$(BIN)/mypy src tests
-
-template-check: $(STAMP)
-	$(BIN)/cfn-lint template.yaml
+runtime-test: $(RUNTIME_VENV)/.installed
+	@echo "Running the suite again on the Lambda runtime's Python: $$($(RUNTIME_VENV)/bin/python --version)"
+	$(RUNTIME_VENV)/bin/python -m pytest -q -p no:cacheprovider
+else
+runtime-test:
+	@echo "WARNING: no Python 3.12 found: the suite ran on $$($(BIN)/python --version) only"
+endif
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -36,4 +47,4 @@ integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .aws-sam
+	rm -rf $(VENV) $(RUNTIME_VENV) .mypy_cache .ruff_cache .pytest_cache .aws-sam
