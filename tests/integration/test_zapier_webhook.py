@@ -320,3 +320,13 @@ def test_bearer_auth_mode_sends_key_in_header(
     assert reply.status == 200
     [call] = stand_in.calls
     assert (call.auth_mode, call.api_key) == ("bearer", defaults.BIZKITHUB_API_KEY)
+
+
+def test_numbers_typed_into_a_custom_request_are_accepted(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+    reply = webhook.post(zapier_booking(duration=45, attendeeMemberId=77, isAllDay=False))
+
+    assert reply.status == 200, reply.body
+    [event] = stand_in.accepted_events
+    assert (event["startTime"], event["endTime"]) == ("2026-12-01T09:00:00.000Z", "2026-12-01T09:45:00.000Z")
+    assert event["attendees"][0]["memberId"] == 77
+    assert event["isAllDay"] is False

@@ -100,33 +100,40 @@ def _blank_is_absent(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-Optional = Annotated[str | None, BeforeValidator(_blank_is_absent)]
+BlankIsAbsent = Annotated[str | None, BeforeValidator(_blank_is_absent)]
 
 
 class ZapierBooking(BaseModel):
     """The flat booking a Zap sends; names are the keys to type in Zapier's editor."""
 
-    model_config = ConfigDict(alias_generator=to_camel, validate_by_alias=True, extra="forbid", frozen=True)
+    # Numbers are accepted where text is expected (`"duration": 90` typed into a Custom Request).
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        extra="forbid",
+        frozen=True,
+        coerce_numbers_to_str=True,
+    )
 
-    calendar_id: Optional = None
-    start_time: Optional = None
-    end_time: Optional = None
-    duration: Optional = None
-    title: Optional = None
-    description: Optional = None
-    agenda: Optional = None
-    url: Optional = None
-    notify_before: Optional = None
-    location_title: Optional = None
+    calendar_id: BlankIsAbsent = None
+    start_time: BlankIsAbsent = None
+    end_time: BlankIsAbsent = None
+    duration: BlankIsAbsent = None
+    title: BlankIsAbsent = None
+    description: BlankIsAbsent = None
+    agenda: BlankIsAbsent = None
+    url: BlankIsAbsent = None
+    notify_before: BlankIsAbsent = None
+    location_title: BlankIsAbsent = None
     is_all_day: Annotated[bool | None, BeforeValidator(_blank_is_absent)] = None
     is_blocking: Annotated[bool | None, BeforeValidator(_blank_is_absent)] = None
-    blocking_to: Optional = None
-    type: Optional = None
-    attendee_name: Optional = None
-    attendee_email: Optional = None
-    attendee_phone: Optional = None
+    blocking_to: BlankIsAbsent = None
+    type: BlankIsAbsent = None
+    attendee_name: BlankIsAbsent = None
+    attendee_email: BlankIsAbsent = None
+    attendee_phone: BlankIsAbsent = None
     attendee_member_id: Annotated[int | None, BeforeValidator(_blank_is_absent)] = None
-    attendee_customer_id: Optional = None
+    attendee_customer_id: BlankIsAbsent = None
 
 
 # Where a CalendarEvent field comes from in the flat booking, to name the right key in errors.
