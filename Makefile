@@ -40,6 +40,16 @@ runtime-test:
 	@echo "WARNING: no Python 3.12 found: the suite ran on $$($(BIN)/python --version) only"
 endif
 
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src tests
+
+template-check: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
