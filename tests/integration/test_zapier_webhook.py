@@ -322,7 +322,9 @@ def test_bearer_auth_mode_sends_key_in_header(
     assert (call.auth_mode, call.api_key) == ("bearer", defaults.BIZKITHUB_API_KEY)
 
 
-def test_numbers_typed_into_a_custom_request_are_accepted(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+def test_numbers_typed_into_a_custom_request_are_accepted(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
     reply = webhook.post(zapier_booking(duration=45, attendeeMemberId=77, isAllDay=False))
 
     assert reply.status == 200, reply.body
