@@ -63,7 +63,7 @@ class Settings(BaseModel):
         if value is not None:
             try:
                 ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'Europe' is a tzdata directory
                 raise ValueError("must be an IANA time zone name such as Europe/Prague") from None
         return value
 

@@ -11,11 +11,15 @@ Without a configured timezone, a local time is refused: guessing UTC would shift
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bookhook.calendar.event import canonical_notify_before
 from bookhook.errors import Unmappable
+
+# Longer than any appointment; stops a number mapped into the wrong field from making a nonsense event.
+MAX_DURATION = timedelta(days=31)
 
 
 def parse_time(value: str, *, zone: ZoneInfo | None, field: str) -> datetime:
@@ -48,7 +52,7 @@ def localize(naive: datetime, zone: ZoneInfo, *, field: str) -> datetime:
 def parse_duration(value: str, *, field: str) -> timedelta:
     """Minutes as a number (`90`) or BizKitHub's duration form (`1h 30m`, `2d`)."""
     text = value.strip()
-    if text.isdigit():
+    if re.fullmatch(r"[0-9]{1,6}", text):
         duration = timedelta(minutes=int(text))
     else:
         try:
@@ -63,4 +67,6 @@ def parse_duration(value: str, *, field: str) -> timedelta:
         duration = timedelta(days=units["d"], hours=units["h"], minutes=units["m"])
     if duration <= timedelta(0):
         raise Unmappable(f"{field} must be longer than zero", field=field)
+    if duration > MAX_DURATION:
+        raise Unmappable(f"{field} must be at most {MAX_DURATION.days} days", field=field)
     return duration

@@ -49,7 +49,15 @@ class _RedactApiKey(logging.Filter):
 
 def _redact_urllib3_logs() -> None:
     redactor = _RedactApiKey()
-    for name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager", "urllib3.response"):
+    # A filter applies only to records logged on its own logger, so every urllib3 module's logger gets one.
+    for name in (
+        "urllib3",
+        "urllib3.connection",
+        "urllib3.connectionpool",
+        "urllib3.poolmanager",
+        "urllib3.response",
+        "urllib3.util.retry",
+    ):
         logger = logging.getLogger(name)
         if not any(isinstance(existing, _RedactApiKey) for existing in logger.filters):
             logger.addFilter(redactor)
@@ -184,7 +192,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> int | N
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,10}", value):
         seconds = int(value)
     else:
         try:

@@ -28,7 +28,8 @@ from pydantic.alias_generators import to_camel
 CALENDAR_ID_PATTERN = r"^[A-Za-z0-9]{32}$"
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9]{16}$"
 
-_NOTIFY_BEFORE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$")
+# ASCII digits only (`\d` also matches other scripts' digits), at most five per unit.
+_NOTIFY_BEFORE = re.compile(r"^\s*(?:([0-9]{1,5})\s*d)?\s*(?:([0-9]{1,5})\s*h)?\s*(?:([0-9]{1,5})\s*m)?\s*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _URL = re.compile(r"^https?://\S+$")
 # E.164 country calling codes are prefix-free: two single-digit codes, this list of two-digit codes,

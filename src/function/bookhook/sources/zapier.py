@@ -22,6 +22,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -199,7 +200,8 @@ def _flat_event(fields: Mapping[str, Any], settings: Settings) -> CalendarEvent:
     if flat.end_time is not None:
         end = parse_time(flat.end_time, zone=zone, field="endTime")
     elif flat.duration is not None:
-        end = start + parse_duration(flat.duration, field="duration")
+        # Elapsed time: adding in UTC keeps a 3-hour booking 3 hours long across a clock change.
+        end = start.astimezone(UTC) + parse_duration(flat.duration, field="duration")
     else:
         raise Unmappable("endTime or duration is required", field="endTime")
     attendee = {
