@@ -15,6 +15,7 @@ from bookhook.request import WebhookRequest
 from bookhook.settings import Settings
 from bookhook.sources import Booking
 from bookhook.sources.zapier import SOURCE, authenticate, booking_key, read_booking
+from bookhook_dev.defaults import documented_example_event
 
 TOKEN = "zap-token-0123456789abcdef"
 PREVIOUS_TOKEN = "zap-previous-token-fedcba9876543210"
@@ -445,30 +446,7 @@ def test_attendee_errors_use_the_flat_zapier_key(key: str, value: str) -> None:
 # --- read_booking: BizKitHub's nested event -------------------------------------------------------
 
 
-DOCUMENTED_EVENT: dict[str, Any] = {
-    "calendarId": CALENDAR_ID,
-    "startTime": "2024-05-01T10:00:00.000Z",
-    "endTime": "2024-05-01T12:00:00.000Z",
-    "title": "Training with Jan",
-    "description": "Training will start in Prague – Nusle.",
-    "agenda": "– Warm-up\n– Deadlift technique\n– Cool down",
-    "url": "https://gymroom.cz/pobocky/vinohrady",
-    "notifyBefore": "1h 30m",
-    "blockingTo": "2024-05-01T12:00:00.000Z",
-    "locationTitle": "Varšavská 11, 120 00, Praha 2 – Vinohrady",
-    "isAllDay": False,
-    "isBlocking": True,
-    "attendees": [
-        {
-            "memberId": 1234,
-            "customerId": "HxanU4a1n4El61zx",
-            "name": "Jan Barášek",
-            "email": "jan@barasek.com",
-            "phone": "+420 777123456",
-        }
-    ],
-    "type": "training",
-}
+DOCUMENTED_EVENT: dict[str, Any] = documented_example_event()
 
 
 def test_nested_event_passes_through() -> None:
