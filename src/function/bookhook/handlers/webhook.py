@@ -93,15 +93,21 @@ def _webhook_error(error: WebhookError) -> Response[str]:
         default_dimensions={"source": source, "reason": error.code},
     ):
         pass
+    upstream_code = getattr(error, "upstream_code", None)
     log = logger.warning if error.status < 500 else logger.error
     log(
         "webhook refused",
-        extra={"source": source, "status": error.status, "code": error.code, "field": error.field},
+        extra={
+            "source": source,
+            "status": error.status,
+            "code": error.code,
+            "field": error.field,
+            "bizkithub_error": upstream_code,
+        },
     )
     body: dict[str, Any] = {"error": error.code, "message": error.message}
     if error.field:
         body["field"] = error.field
-    upstream_code = getattr(error, "upstream_code", None)
     if upstream_code:
         body["bizkithubError"] = upstream_code
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
