@@ -14,7 +14,7 @@ from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable, Unsup
 from bookhook.request import WebhookRequest
 from bookhook.settings import Settings
 from bookhook.sources import Booking
-from bookhook.sources.zapier import SOURCE, authenticate, booking_key, read_booking
+from bookhook.sources.zapier import authenticate, booking_key, read_booking, source
 from bookhook_dev.defaults import documented_example_event
 
 TOKEN = "zap-token-0123456789abcdef"
@@ -203,8 +203,12 @@ def test_authenticate_refuses_when_any_presented_token_is_wrong(headers: dict[st
     assert caught.value.message == "invalid token"
 
 
-def test_source_wires_the_functions() -> None:
-    assert (SOURCE.name, SOURCE.authenticate, SOURCE.read_booking) == ("zapier", authenticate, read_booking)
+def test_source_binds_the_settings() -> None:
+    bound = source(PRAGUE_SETTINGS)
+    request = make_request(json.dumps(flat_booking(startTime="2024-05-01T10:00:00")))  # naive: needs the zone
+
+    assert (bound.name, bound.authenticate) == ("zapier", authenticate)
+    assert bound.read_booking(request) == read_booking(request, PRAGUE_SETTINGS)
 
 
 # --- read_booking: flat bookings ------------------------------------------------------------------

@@ -6,6 +6,7 @@ knows no HTTP framework and no sender format.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +30,13 @@ class Services:
     settings: Settings
     secrets: SecretStore
     delivery: BookingDelivery
+    sources: Mapping[str, WebhookSource]
 
 
 def accept_webhook(source: WebhookSource, request: WebhookRequest, services: Services) -> Outcome:
     secrets = services.secrets.current()
     source.authenticate(request, secrets.sender_secrets(source.name))
-    result = source.read_booking(request, services.settings)
+    result = source.read_booking(request)
     if isinstance(result, Ignored):
         return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
     return _deliver(result, services)

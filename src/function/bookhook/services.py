@@ -20,6 +20,7 @@ from bookhook.delivery.booking import BookingDelivery
 from bookhook.pipeline import Services
 from bookhook.secrets import SecretStore
 from bookhook.settings import Settings
+from bookhook.sources import zapier
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -68,4 +69,5 @@ def build_services(
         ttl_days=settings.idempotency_ttl_days,
         in_flight_wait_seconds=settings.in_flight_wait_seconds,
     )
-    return Services(settings=settings, secrets=secrets, delivery=delivery)
+    sources = {source.name: source for source in (zapier.source(settings),)}
+    return Services(settings=settings, secrets=secrets, delivery=delivery, sources=sources)

@@ -22,7 +22,7 @@ from bookhook.pipeline import Outcome, Services, accept_webhook
 from bookhook.request import WebhookRequest
 from bookhook.services import build_services
 from bookhook.settings import Settings
-from bookhook.sources import WebhookSource, zapier
+from bookhook.sources import WebhookSource
 
 logger = Logger()
 # Only AWS SDK calls are patched: patching http.client would record BizKitHub's URL, query string
@@ -50,14 +50,15 @@ def use_services(services: Services | None) -> None:
 
 @app.post("/webhooks/zapier")
 def zapier_webhook() -> Response[str]:
-    return _accept(zapier.SOURCE)
+    return _accept("zapier")
 
 
-def _accept(source: WebhookSource) -> Response[str]:
-    app.append_context(source=source.name)  # type: ignore[no-untyped-call]
-    metrics.add_dimension(name="source", value=source.name)
+def _accept(source_name: str) -> Response[str]:
+    app.append_context(source=source_name)  # type: ignore[no-untyped-call]
+    metrics.add_dimension(name="source", value=source_name)
     metrics.add_metric(name="WebhookReceived", unit=MetricUnit.Count, value=1)
     services = current_services()
+    source = services.sources[source_name]
     request = WebhookRequest.from_http_api_event(
         app.current_event.raw_event, max_body_bytes=services.settings.max_body_bytes
     )

@@ -1,6 +1,9 @@
 """One module per sender. Each knows its own headers, signature scheme, payload and mapping,
-and nothing of AWS or HTTP clients: it takes a `WebhookRequest`, the sender's secrets and the
-settings, and returns a `Booking` (or `Ignored`) or raises a typed error from `bookhook.errors`.
+and nothing of AWS or HTTP clients: it takes a `WebhookRequest` and the sender's secrets, and
+returns a `Booking` (or `Ignored`) or raises a typed error from `bookhook.errors`.
+
+Each module's `source(...)` binds its configuration (settings, booking rules) once at start-up and
+returns a `WebhookSource`; adding a sender means one module, one route, one sample event, tests.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from dataclasses import dataclass
 
 from bookhook.calendar.event import CalendarEvent
 from bookhook.request import WebhookRequest
-from bookhook.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -32,4 +34,4 @@ class Ignored:
 class WebhookSource:
     name: str
     authenticate: Callable[[WebhookRequest, Sequence[str]], None]
-    read_booking: Callable[[WebhookRequest, Settings], Booking | Ignored]
+    read_booking: Callable[[WebhookRequest], Booking | Ignored]

@@ -275,4 +275,7 @@ def booking_key(request: WebhookRequest, event: CalendarEvent) -> str:
     return f"{NAME}:sha256:{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
 
 
-SOURCE = WebhookSource(name=NAME, authenticate=authenticate, read_booking=read_booking)
+def source(settings: Settings) -> WebhookSource:
+    return WebhookSource(
+        name=NAME, authenticate=authenticate, read_booking=lambda request: read_booking(request, settings)
+    )
