@@ -12,6 +12,8 @@ from typing import Any
 
 # Sent by the sample events as `Authorization: Bearer …`; the README's curl line uses it too.
 ZAPIER_TOKEN = "local-zapier-token-0123456789abcdef"
+# The Typeform webhook secret the sample Typeform events are signed with.
+TYPEFORM_SECRET = "local-typeform-secret-0123456789abcdef"
 # Matches BizKitHub's key format (DEV_ + 28 letters/digits) so the stand-in accepts it.
 BIZKITHUB_API_KEY = "DEV_LocalStandInKey0123456789abc"
 # The calendar id from BizKitHub's documented example.
@@ -22,7 +24,10 @@ REGION = "eu-central-1"
 
 
 def secret_document() -> dict[str, object]:
-    return {"bizkithubApiKey": BIZKITHUB_API_KEY, "webhookSecrets": {"zapier": [ZAPIER_TOKEN]}}
+    return {
+        "bizkithubApiKey": BIZKITHUB_API_KEY,
+        "webhookSecrets": {"zapier": [ZAPIER_TOKEN], "typeform": [TYPEFORM_SECRET]},
+    }
 
 
 def secret_string() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from bookhook.settings import Settings, SettingsError
 API_KEY = "PRODPGrFxpGEtrOZfuWhnoJohUYBXuOE"
 TOKEN = "zap-token-0123456789abcdef"
 PREVIOUS_TOKEN = "zap-previous-token-fedcba9876543210"
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:bookhook-AbCdEf"
 
 
@@ -325,8 +327,10 @@ def test_settings_defaults() -> None:
         "idempotency_ttl_days": 7,
         "in_flight_wait_seconds": 5.0,
         "max_body_bytes": 256 * 1024,
+        "typeform_rules_file": "typeform_rules.toml",
     }
     assert config.zone is None
+    assert config.typeform_rules_path == ROOT / "src/function/typeform_rules.toml"
 
 
 def test_settings_read_every_variable_from_text() -> None:

@@ -99,7 +99,10 @@ def test_sam_translator_accepts_the_template(translated: dict[str, Any]) -> None
 
 
 def test_routes_are_exactly_the_zapier_post(template: dict[str, Any]) -> None:
-    assert http_routes(template) == [HttpRoute(method="POST", path="/webhooks/zapier", function=FUNCTION)]
+    assert http_routes(template) == [
+        HttpRoute(method="POST", path="/webhooks/zapier", function=FUNCTION),
+        HttpRoute(method="POST", path="/webhooks/typeform", function=FUNCTION),
+    ]
 
 
 def test_route_is_on_the_explicit_http_api(template: dict[str, Any]) -> None:
@@ -214,13 +217,15 @@ def test_outputs_are_present(template: dict[str, Any]) -> None:
 
     assert set(outputs) >= {
         "ZapierWebhookUrl",
+        "TypeformWebhookUrl",
         "BookingSecretArn",
         "IdempotencyTableName",
         "WebhookFunctionName",
     }
-    assert outputs["ZapierWebhookUrl"]["Value"] == {
-        "Fn::Sub": "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/webhooks/zapier"
-    }
+    for output, source in (("ZapierWebhookUrl", "zapier"), ("TypeformWebhookUrl", "typeform")):
+        assert outputs[output]["Value"] == {
+            "Fn::Sub": f"https://${{WebhookApi}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/webhooks/{source}"
+        }
 
 
 def test_environment_resolves_parameter_defaults_and_given_refs(template: dict[str, Any]) -> None:

@@ -168,6 +168,9 @@ def test_ambiguous_time_with_an_offset_picks_the_second_occurrence_when_asked() 
         ("45m", timedelta(minutes=45)),
         ("3h", timedelta(hours=3)),
         ("0h 15m", timedelta(minutes=15)),
+        ("90 min", timedelta(minutes=90)),
+        ("90 minutes", timedelta(minutes=90)),
+        ("60 Min", timedelta(minutes=60)),
     ],
 )
 def test_parse_duration(value: str, duration: timedelta) -> None:
@@ -183,7 +186,7 @@ def test_zero_duration_is_unmappable(value: str) -> None:
     assert "longer than zero" in caught.value.message
 
 
-@pytest.mark.parametrize("value", ["abc", "", "-5", "1.5", "90 minutes", "30m 1h", "1w", "PT90M"])
+@pytest.mark.parametrize("value", ["abc", "", "-5", "1.5", "90 hours", "30m 1h", "1w", "PT90M"])
 def test_unreadable_duration_is_unmappable(value: str) -> None:
     with pytest.raises(Unmappable) as caught:
         parse_duration(value, field="event.duration")

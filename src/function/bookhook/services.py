@@ -20,7 +20,8 @@ from bookhook.delivery.booking import BookingDelivery
 from bookhook.pipeline import Services
 from bookhook.secrets import SecretStore
 from bookhook.settings import Settings
-from bookhook.sources import zapier
+from bookhook.sources import typeform, zapier
+from bookhook.sources.typeform.rules import load_rules
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -69,5 +70,8 @@ def build_services(
         ttl_days=settings.idempotency_ttl_days,
         in_flight_wait_seconds=settings.in_flight_wait_seconds,
     )
-    sources = {source.name: source for source in (zapier.source(settings),)}
+    # Rules are validated here, at start-up: a broken rules file stops the function with a message
+    # naming the form and the key rather than failing bookings one by one.
+    rules = load_rules(settings.typeform_rules_path)
+    sources = {source.name: source for source in (zapier.source(settings), typeform.source(rules))}
     return Services(settings=settings, secrets=secrets, delivery=delivery, sources=sources)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bookhook.calendar.event import CALENDAR_ID_PATTERN
 
 AuthMode = Literal["query", "bearer"]
+FUNCTION_ROOT = Path(__file__).resolve().parents[1]
 
 
 class SettingsError(Exception):
@@ -50,6 +52,16 @@ class Settings(BaseModel):
     # result before being told 409 + Retry-After.
     in_flight_wait_seconds: Annotated[float, Field(alias="IN_FLIGHT_WAIT_SECONDS", ge=0, le=10)] = 5.0
     max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", gt=0, le=10 * 1024 * 1024)] = 256 * 1024
+    # Relative paths are read from the function's root (where `bookhook/` is), so the file deployed
+    # beside the code is found whatever the working directory.
+    typeform_rules_file: Annotated[str, Field(alias="TYPEFORM_RULES_FILE", min_length=1)] = (
+        "typeform_rules.toml"
+    )
+
+    @property
+    def typeform_rules_path(self) -> Path:
+        path = Path(self.typeform_rules_file)
+        return path if path.is_absolute() else FUNCTION_ROOT / path
 
     @field_validator("default_timezone", "default_calendar_id", mode="before")
     @classmethod

@@ -50,10 +50,11 @@ def localize(naive: datetime, zone: ZoneInfo, *, field: str) -> datetime:
 
 
 def parse_duration(value: str, *, field: str) -> timedelta:
-    """Minutes as a number (`90`) or BizKitHub's duration form (`1h 30m`, `2d`)."""
+    """Minutes (`90`, `90 min`) or BizKitHub's duration form (`1h 30m`, `2d`)."""
     text = value.strip()
-    if re.fullmatch(r"[0-9]{1,6}", text):
-        duration = timedelta(minutes=int(text))
+    minutes = re.fullmatch(r"([0-9]{1,6})\s*(?:min|mins|minutes)?", text, flags=re.IGNORECASE)
+    if minutes:
+        duration = timedelta(minutes=int(minutes.group(1)))
     else:
         try:
             canonical = canonical_notify_before(text)

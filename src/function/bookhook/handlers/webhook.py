@@ -53,6 +53,11 @@ def zapier_webhook() -> Response[str]:
     return _accept("zapier")
 
 
+@app.post("/webhooks/typeform")
+def typeform_webhook() -> Response[str]:
+    return _accept("typeform")
+
+
 def _accept(source_name: str) -> Response[str]:
     app.append_context(source=source_name)  # type: ignore[no-untyped-call]
     metrics.add_dimension(name="source", value=source_name)
