@@ -1,0 +1,74 @@
+"""Check Typeform booking rules, and dry-run payloads through them.
+
+    python -m bookhook_dev.typeform_check [--rules FILE] [PAYLOAD ...]
+
+Validates the rules file (default: the one deployed with the function) exactly as the function
+does at start-up. Each PAYLOAD, a raw Typeform webhook body or an API Gateway event file such as
+`events/typeform-booking.json`, is mapped without signature verification, and the exact add-event
+body that would be sent to BizKitHub is printed, or the error with the field it concerns.
+Exit status: 0 when the rules and every payload are fine, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from bookhook.errors import WebhookError
+from bookhook.request import WebhookRequest
+from bookhook.settings import FUNCTION_ROOT, Settings
+from bookhook.sources import Ignored
+from bookhook.sources.typeform import read_booking
+from bookhook.sources.typeform.rules import BookingRules, RulesError, load_rules
+
+
+def _request_from_file(path: Path) -> WebhookRequest:
+    document: Any = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(document, dict) and document.get("version") == "2.0" and "body" in document:
+        return WebhookRequest.from_http_api_event(document, max_body_bytes=10 * 1024 * 1024)
+    return WebhookRequest(body=path.read_bytes(), headers={"content-type": "application/json"})
+
+
+def check_payload(path: Path, rules: BookingRules, out: TextIO) -> bool:
+    try:
+        result = read_booking(_request_from_file(path), rules)
+    except (OSError, ValueError) as error:
+        print(f"{path}: cannot be read: {error}", file=out)
+        return False
+    except WebhookError as error:
+        where = f" (field {error.field})" if error.field else ""
+        print(f"{path}: {error.status} {error.code}{where}: {error.message}", file=out)
+        return False
+    if isinstance(result, Ignored):
+        print(f"{path}: ignored: {result.reason}", file=out)
+        return True
+    print(f"{path}: booking key {result.key}; add-event body:", file=out)
+    print(json.dumps(result.event.request_body(), indent=2, ensure_ascii=False), file=out)
+    return True
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bookhook_dev.typeform_check", description=__doc__.split("\n\n")[0]
+    )
+    default_rules = Settings.model_fields["typeform_rules_file"].default
+    parser.add_argument(
+        "--rules", type=Path, default=FUNCTION_ROOT / default_rules, help="the rules file to check"
+    )
+    parser.add_argument("payloads", nargs="*", type=Path, help="Typeform bodies or API Gateway event files")
+    args = parser.parse_args(argv)
+    try:
+        rules = load_rules(args.rules)
+    except RulesError as error:
+        print(f"rules: {error}", file=out)
+        return 1
+    print(f"rules: {args.rules}: OK, forms {', '.join(sorted(rules.forms)) or '(none)'}", file=out)
+    results = [check_payload(path, rules, out) for path in args.payloads]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
