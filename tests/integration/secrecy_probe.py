@@ -21,8 +21,10 @@ from moto import mock_aws
 from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
 from bookhook_dev.lambda_emulation import LocalLambdaContext, http_api_event, provision
+from bookhook_dev.typeform_samples import body_bytes, booking_response
 
 ROTATED_KEY = "ROOTRotatedKeyForSecrecyProbe000"
+TYPEFORM = defaults.TYPEFORM_SECRET
 BOOKING = {
     "calendarId": defaults.CALENDAR_ID,
     "startTime": "2026-12-01T10:00:00+01:00",
@@ -95,6 +97,7 @@ def main(trace_file: str) -> None:
             BIZKITHUB_AUTH_MODE="query",
         )
         from bookhook.handlers.webhook import lambda_handler
+        from bookhook.sources.typeform import expected_signature
 
         # The noisiest set-up a user could choose, switched on after the probe's own AWS set-up.
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
@@ -121,6 +124,12 @@ def main(trace_file: str) -> None:
             )
         stand_in.set_accepted_keys([ROTATED_KEY])
         statuses.append(post(lambda_handler, json.dumps(BOOKING | {"title": "Rotated"}).encode(), bearer))
+        typeform_body = body_bytes(booking_response())
+        signed = {
+            "content-type": "application/json",
+            "typeform-signature": expected_signature(TYPEFORM, typeform_body),
+        }
+        statuses.append(post(lambda_handler, typeform_body, signed, path="/webhooks/typeform"))
         sys.stdout.write(f"probe statuses {statuses}\n")
 
     with open(trace_file, "w", encoding="utf-8") as handle:
