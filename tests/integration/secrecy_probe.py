@@ -57,10 +57,10 @@ class CapturingEmitter:
         return 2000
 
 
-def post(handler: Any, body: bytes, headers: dict[str, str], raw_query: str = "") -> int:
-    event = http_api_event(
-        method="POST", path="/webhooks/zapier", body=body, headers=headers, raw_query=raw_query
-    )
+def post(
+    handler: Any, body: bytes, headers: dict[str, str], raw_query: str = "", path: str = "/webhooks/zapier"
+) -> int:
+    event = http_api_event(method="POST", path=path, body=body, headers=headers, raw_query=raw_query)
     result = handler(event, LocalLambdaContext())
     sys.stdout.write(f"probe reply {result['statusCode']} {result['body']}\n")
     return int(result["statusCode"])
