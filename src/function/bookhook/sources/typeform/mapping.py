@@ -22,15 +22,19 @@ from bookhook.sources.typeform.rules import AnswerTemplate, BookingRules, FormRu
 from bookhook.timeparse import localize, parse_duration
 
 NAME = "typeform"
-# "10:30", "9.30", "10:30 AM", or a slot label such as "10:30 – 11:30" (its start is taken).
-_CLOCK_TIME = re.compile(r"^\s*([01]?[0-9]|2[0-3])[:.]([0-5][0-9])\s*(am|pm)?\b", re.IGNORECASE)
+# "10:30", "9.30", "10:30 AM", "2:15 p.m.", or a slot label such as "10:30 – 11:30" (its start is taken).
+_CLOCK_TIME = re.compile(
+    r"^\s*([01]?[0-9]|2[0-3])[:.]([0-5][0-9])(?:\s*([ap])\.?\s?m\.?)?(?![A-Za-z0-9])", re.IGNORECASE
+)
 
 
 def read_booking(request: WebhookRequest, rules: BookingRules) -> Booking | Ignored:
     webhook = _parse(request)
-    if webhook.event_type != "form_response" or webhook.form_response is None:
+    if webhook.event_type != "form_response":
         return Ignored(reason=f"event_type {webhook.event_type!r} is not a form response")
     response = webhook.form_response
+    if response is None:
+        raise MalformedRequest("not a Typeform webhook: form_response is missing", field="form_response")
     form = rules.forms.get(response.form_id)
     if form is None:
         raise Unmappable(
@@ -111,7 +115,7 @@ class Answers(Mapping[str, str]):
         if meridiem:
             if not 1 <= hour <= 12:
                 raise Unmappable(f"answer {ref} is not a time of day such as 10:30", field=ref)
-            hour = hour % 12 + (12 if meridiem == "pm" else 0)
+            hour = hour % 12 + (12 if meridiem == "p" else 0)
         return time(hour, minute)
 
     def datetime(self, ref: str, zone: ZoneInfo) -> datetime:
@@ -188,7 +192,7 @@ def map_response(response: FormResponse, form: FormRules) -> CalendarEvent:
     except ValidationError as error:
         path, message = first_error(error)
         field = _rule_source(form, path)
-        raise Unmappable(f"{field}: {message}" if field else message, field=field) from None
+        raise Unmappable(f"{field}: {message}", field=field) from None
 
 
 def _start(answers: Answers, form: FormRules, zone: ZoneInfo) -> datetime:
@@ -232,7 +236,8 @@ def _attendees(answers: Answers, form: FormRules) -> list[dict[str, Any]] | None
         return None
 
     def pick(ref: str | None) -> str | None:
-        return (answers.text(ref) or None) if ref else None
+        text = answers.text(ref) if ref else None
+        return text.strip() if text and text.strip() else None  # blank counts as skipped
 
     attendee = {
         "name": pick(rule.name),
@@ -259,4 +264,5 @@ def _rule_source(form: FormRules, path: str) -> str:
         "locationTitle": "location_title",
         "notifyBefore": "notify_before",
     }
-    return wire_to_rule.get(path, path)
+    # Model-level errors (an end before the start) have no path: they concern the end rule.
+    return wire_to_rule.get(path, path) or "end"

@@ -191,6 +191,8 @@ def _describe(detail: Any) -> str:
     location = [str(part) for part in detail["loc"]]
     message = str(detail["msg"]).removeprefix("Value error, ")
     if len(location) >= 2 and location[0] == "forms":
+        if location[2:] == ["[key]"]:  # Pydantic's marker for a bad dict key: the form id itself
+            return f"form {location[1]}: the form id must be 1-64 letters, digits, - or _"
         key = ".".join(location[2:]) or "(the form's table)"
         return f"form {location[1]}, key {key}: {message}"
     return f"key {'.'.join(location) or '(top level)'}: {message}"
