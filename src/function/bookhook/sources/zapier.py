@@ -6,7 +6,7 @@ match a configured token (compared in constant time); none configured, none sent
 the query string (where it would land in access logs) is 401.
 
 Body: Form (urlencoded) or JSON, as the Zap's "Payload Type" says. Either a flat booking that is
-easy to fill in Zapier's editor (see `ZapierBooking`) or, in JSON, BizKitHub's own
+easy to fill in Zapier's editor (see `flat_booking.FlatBooking`) or, in JSON, BizKitHub's own
 `{"event": {...}}` object as it is. Zapier sends empty strings for fields the user left unmapped;
 those count as absent.
 
@@ -21,20 +21,17 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
-from pydantic.alias_generators import to_camel
-
-from bookhook.calendar.event import CalendarEvent, first_error
+from bookhook.calendar.event import CalendarEvent
 from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable, UnsupportedContentType
 from bookhook.request import WebhookRequest
 from bookhook.settings import Settings
 from bookhook.sources import Booking, WebhookSource
-from bookhook.timeparse import parse_duration, parse_time
+from bookhook.sources.flat_booking import flat_event, validated_event
+from bookhook.timeparse import parse_time
 
 NAME = "zapier"
 TOKEN_HEADER = "x-webhook-token"  # noqa: S105 - a header name, not a secret
@@ -97,60 +94,12 @@ def _matches_any(candidate: str, tokens: Sequence[str]) -> bool:
     return matched
 
 
-def _blank_is_absent(value: Any) -> Any:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-BlankIsAbsent = Annotated[str | None, BeforeValidator(_blank_is_absent)]
-
-
-class ZapierBooking(BaseModel):
-    """The flat booking a Zap sends; names are the keys to type in Zapier's editor."""
-
-    # Numbers are accepted where text is expected (`"duration": 90` typed into a Custom Request).
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        extra="forbid",
-        frozen=True,
-        coerce_numbers_to_str=True,
-    )
-
-    calendar_id: BlankIsAbsent = None
-    start_time: BlankIsAbsent = None
-    end_time: BlankIsAbsent = None
-    duration: BlankIsAbsent = None
-    title: BlankIsAbsent = None
-    description: BlankIsAbsent = None
-    agenda: BlankIsAbsent = None
-    url: BlankIsAbsent = None
-    notify_before: BlankIsAbsent = None
-    location_title: BlankIsAbsent = None
-    is_all_day: Annotated[bool | None, BeforeValidator(_blank_is_absent)] = None
-    is_blocking: Annotated[bool | None, BeforeValidator(_blank_is_absent)] = None
-    blocking_to: BlankIsAbsent = None
-    type: BlankIsAbsent = None
-    attendee_name: BlankIsAbsent = None
-    attendee_email: BlankIsAbsent = None
-    attendee_phone: BlankIsAbsent = None
-    attendee_member_id: Annotated[int | None, BeforeValidator(_blank_is_absent)] = None
-    attendee_customer_id: BlankIsAbsent = None
-
-
-# Where a CalendarEvent field comes from in the flat booking, to name the right key in errors.
-_FLAT_NAME_OF = {
-    "attendees[0].name": "attendeeName",
-    "attendees[0].email": "attendeeEmail",
-    "attendees[0].phone": "attendeePhone",
-    "attendees[0].memberId": "attendeeMemberId",
-    "attendees[0].customerId": "attendeeCustomerId",
-    "attendees[0]": "attendeeName",
-}
-
-
 def read_booking(request: WebhookRequest, settings: Settings) -> Booking:
     fields = _read_body(request)
-    event = _nested_event(fields, settings) if "event" in fields else _flat_event(fields, settings)
+    if "event" in fields:
+        event = _nested_event(fields, settings)
+    else:
+        event = flat_event(fields, zone=settings.zone, default_calendar_id=settings.default_calendar_id)
     return Booking(key=booking_key(request, event), event=event)
 
 
@@ -183,57 +132,6 @@ def _read_body(request: WebhookRequest) -> dict[str, Any]:
     )
 
 
-def _flat_event(fields: Mapping[str, Any], settings: Settings) -> CalendarEvent:
-    try:
-        flat = ZapierBooking.model_validate(fields)
-    except ValidationError as error:
-        field, message = first_error(error)
-        raise Unmappable(f"{field}: {message}", field=field) from None
-    zone = settings.zone
-    if flat.start_time is None:
-        raise Unmappable("startTime is required", field="startTime")
-    if flat.title is None:
-        raise Unmappable("title is required", field="title")
-    start = parse_time(flat.start_time, zone=zone, field="startTime")
-    if flat.end_time is not None and flat.duration is not None:
-        raise Unmappable("give endTime or duration, not both", field="duration")
-    if flat.end_time is not None:
-        end = parse_time(flat.end_time, zone=zone, field="endTime")
-    elif flat.duration is not None:
-        # Elapsed time: adding in UTC keeps a 3-hour booking 3 hours long across a clock change.
-        end = start.astimezone(UTC) + parse_duration(flat.duration, field="duration")
-    else:
-        raise Unmappable("endTime or duration is required", field="endTime")
-    attendee = {
-        "name": flat.attendee_name,
-        "email": flat.attendee_email,
-        "phone": flat.attendee_phone,
-        "memberId": flat.attendee_member_id,
-        "customerId": flat.attendee_customer_id,
-    }
-    candidate = {
-        "calendarId": flat.calendar_id or settings.default_calendar_id,
-        "startTime": start,
-        "endTime": end,
-        "title": flat.title,
-        "description": flat.description,
-        "agenda": flat.agenda,
-        "url": flat.url,
-        "notifyBefore": flat.notify_before,
-        "blockingTo": parse_time(flat.blocking_to, zone=zone, field="blockingTo")
-        if flat.blocking_to
-        else None,
-        "locationTitle": flat.location_title,
-        "isAllDay": flat.is_all_day,
-        "isBlocking": flat.is_blocking,
-        "type": flat.type,
-        "attendees": [attendee] if any(v is not None for v in attendee.values()) else None,
-    }
-    if candidate["calendarId"] is None:
-        raise Unmappable("calendarId is required (or set DEFAULT_CALENDAR_ID)", field="calendarId")
-    return _validated_event(candidate, name_of=lambda path: _FLAT_NAME_OF.get(path, path))
-
-
 def _nested_event(fields: Mapping[str, Any], settings: Settings) -> CalendarEvent:
     if set(fields) != {"event"}:
         extra = sorted(set(fields) - {"event"})[0]
@@ -251,16 +149,7 @@ def _nested_event(fields: Mapping[str, Any], settings: Settings) -> CalendarEven
             candidate[wire_names[name]] = parse_time(
                 value, zone=settings.zone, field=f"event.{wire_names[name]}"
             )
-    return _validated_event(candidate, name_of=lambda path: f"event.{path}" if path else "event")
-
-
-def _validated_event(candidate: Mapping[str, Any], *, name_of: Callable[[str], str]) -> CalendarEvent:
-    try:
-        return CalendarEvent.model_validate(candidate)
-    except ValidationError as error:
-        path, message = first_error(error)
-        field = name_of(path)
-        raise Unmappable(f"{field}: {message}" if field else message, field=field or None) from None
+    return validated_event(candidate, name_of=lambda path: f"event.{path}" if path else "event")
 
 
 def booking_key(request: WebhookRequest, event: CalendarEvent) -> str:

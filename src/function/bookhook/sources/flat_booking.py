@@ -1,0 +1,150 @@
+"""The flat booking shared by senders whose fields are plain text keys.
+
+Zapier's editor sends them as the Zap's data rows; Stripe carries them as the Checkout Session's or
+PaymentIntent's metadata. The keys are the add-event field names, with the first attendee flattened
+into `attendee*` keys, and `duration` (minutes or `1h 30m`) as an alternative to `endTime`.
+Empty strings count as absent (Zapier sends them for unmapped fields).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from bookhook.calendar.event import CalendarEvent, first_error
+from bookhook.errors import Unmappable
+from bookhook.timeparse import parse_duration, parse_time
+
+
+def _blank_is_absent(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+BlankIsAbsent = Annotated[str | None, BeforeValidator(_blank_is_absent)]
+
+
+class FlatBooking(BaseModel):
+    """A booking as flat text fields: a Zap's keys, a Stripe payment's metadata."""
+
+    # Numbers are accepted where text is expected (`"duration": 90` typed into a Custom Request).
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        extra="forbid",
+        frozen=True,
+        coerce_numbers_to_str=True,
+    )
+
+    calendar_id: BlankIsAbsent = None
+    start_time: BlankIsAbsent = None
+    end_time: BlankIsAbsent = None
+    duration: BlankIsAbsent = None
+    title: BlankIsAbsent = None
+    description: BlankIsAbsent = None
+    agenda: BlankIsAbsent = None
+    url: BlankIsAbsent = None
+    notify_before: BlankIsAbsent = None
+    location_title: BlankIsAbsent = None
+    is_all_day: Annotated[bool | None, BeforeValidator(_blank_is_absent)] = None
+    is_blocking: Annotated[bool | None, BeforeValidator(_blank_is_absent)] = None
+    blocking_to: BlankIsAbsent = None
+    type: BlankIsAbsent = None
+    attendee_name: BlankIsAbsent = None
+    attendee_email: BlankIsAbsent = None
+    attendee_phone: BlankIsAbsent = None
+    attendee_member_id: Annotated[int | None, BeforeValidator(_blank_is_absent)] = None
+    attendee_customer_id: BlankIsAbsent = None
+
+
+# Where a CalendarEvent field comes from in the flat booking, to name the right key in errors.
+FLAT_NAME_OF = {
+    "attendees[0].name": "attendeeName",
+    "attendees[0].email": "attendeeEmail",
+    "attendees[0].phone": "attendeePhone",
+    "attendees[0].memberId": "attendeeMemberId",
+    "attendees[0].customerId": "attendeeCustomerId",
+    "attendees[0]": "attendeeName",
+}
+
+
+class LenientFlatBooking(FlatBooking):
+    """For metadata that also carries the shop's own keys (order numbers and the like)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def flat_event(
+    fields: Mapping[str, Any],
+    *,
+    zone: ZoneInfo | None,
+    default_calendar_id: str | None,
+    prefix: str = "",
+    ignore_unknown: bool = False,
+) -> CalendarEvent:
+    """Map flat booking fields to a CalendarEvent; errors name the key as the sender wrote it,
+    after `prefix` (`metadata.startTime`). Unknown keys are refused unless `ignore_unknown`."""
+    try:
+        flat = (LenientFlatBooking if ignore_unknown else FlatBooking).model_validate(fields)
+    except ValidationError as error:
+        field, message = first_error(error)
+        raise Unmappable(f"{prefix}{field}: {message}", field=prefix + field) from None
+    if flat.start_time is None:
+        raise Unmappable(f"{prefix}startTime is required", field=f"{prefix}startTime")
+    if flat.title is None:
+        raise Unmappable(f"{prefix}title is required", field=f"{prefix}title")
+    start = parse_time(flat.start_time, zone=zone, field=f"{prefix}startTime")
+    if flat.end_time is not None and flat.duration is not None:
+        raise Unmappable(f"give {prefix}endTime or {prefix}duration, not both", field=f"{prefix}duration")
+    if flat.end_time is not None:
+        end = parse_time(flat.end_time, zone=zone, field=f"{prefix}endTime")
+    elif flat.duration is not None:
+        # Elapsed time: adding in UTC keeps a 3-hour booking 3 hours long across a clock change.
+        end = start.astimezone(UTC) + parse_duration(flat.duration, field=f"{prefix}duration")
+    else:
+        raise Unmappable(f"{prefix}endTime or {prefix}duration is required", field=f"{prefix}endTime")
+    attendee = {
+        "name": flat.attendee_name,
+        "email": flat.attendee_email,
+        "phone": flat.attendee_phone,
+        "memberId": flat.attendee_member_id,
+        "customerId": flat.attendee_customer_id,
+    }
+    candidate = {
+        "calendarId": flat.calendar_id or default_calendar_id,
+        "startTime": start,
+        "endTime": end,
+        "title": flat.title,
+        "description": flat.description,
+        "agenda": flat.agenda,
+        "url": flat.url,
+        "notifyBefore": flat.notify_before,
+        "blockingTo": parse_time(flat.blocking_to, zone=zone, field=f"{prefix}blockingTo")
+        if flat.blocking_to
+        else None,
+        "locationTitle": flat.location_title,
+        "isAllDay": flat.is_all_day,
+        "isBlocking": flat.is_blocking,
+        "type": flat.type,
+        "attendees": [attendee] if any(v is not None for v in attendee.values()) else None,
+    }
+    if candidate["calendarId"] is None:
+        raise Unmappable(
+            f"{prefix}calendarId is required (or set DEFAULT_CALENDAR_ID)", field=f"{prefix}calendarId"
+        )
+    return validated_event(
+        candidate, name_of=lambda path: prefix + FLAT_NAME_OF.get(path, path) if path else ""
+    )
+
+
+def validated_event(candidate: Mapping[str, Any], *, name_of: Callable[[str], str]) -> CalendarEvent:
+    try:
+        return CalendarEvent.model_validate(candidate)
+    except ValidationError as error:
+        path, message = first_error(error)
+        field = name_of(path)
+        raise Unmappable(f"{field}: {message}" if field else message, field=field or None) from None
