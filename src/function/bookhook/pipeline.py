@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bookhook.delivery.booking import BookingDelivery
+from bookhook.errors import BookingRejected
 from bookhook.request import WebhookRequest
 from bookhook.secrets import SecretStore
 from bookhook.settings import Settings
@@ -20,7 +21,7 @@ from bookhook.sources import Booking, Ignored, WebhookSource
 @dataclass(frozen=True)
 class Outcome:
     status: int
-    kind: str  # delivered, duplicate or ignored
+    kind: str  # delivered, duplicate, ignored or rejected
     body: dict[str, Any]
     booking_key: str | None = field(default=None, repr=False)
 
@@ -39,11 +40,19 @@ def accept_webhook(source: WebhookSource, request: WebhookRequest, services: Ser
     result = source.read_booking(request)
     if isinstance(result, Ignored):
         return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
-    return _deliver(result, services)
+    return _deliver(source, result, services)
 
 
-def _deliver(booking: Booking, services: Services) -> Outcome:
-    delivered = services.delivery.deliver(booking)
+def _deliver(source: WebhookSource, booking: Booking, services: Services) -> Outcome:
+    try:
+        delivered = services.delivery.deliver(booking)
+    except BookingRejected as rejected:
+        if not source.acknowledge_rejections:
+            raise
+        body = {"status": "rejected", "reason": "BizKitHub rejected the event; retrying will not help"}
+        if rejected.upstream_code:
+            body["bizkithubError"] = rejected.upstream_code
+        return Outcome(status=200, kind="rejected", body=body, booking_key=booking.key)
     kind = "duplicate" if delivered.duplicate else "delivered"
     return Outcome(
         status=200,

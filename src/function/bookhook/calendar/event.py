@@ -7,6 +7,7 @@ Wire names are camelCase; Python names are snake_case.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -199,6 +200,10 @@ class CalendarEvent(_WireModel):
     def wire_event(self) -> dict[str, Any]:
         """The `event` object exactly as it goes on the wire (no nulls, camelCase, UTC times)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def canonical_json(self) -> str:
+        """The wire event with sorted keys and no spacing: equal for equal bookings, for hashing."""
+        return json.dumps(self.wire_event(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     def request_body(self) -> dict[str, Any]:
         return {"event": self.wire_event()}

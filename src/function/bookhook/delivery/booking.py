@@ -63,7 +63,7 @@ class BookingDelivery:
     ) -> None:
         self._config = IdempotencyConfig(
             event_key_jmespath="bookingKey",
-            payload_validation_jmespath="event",
+            payload_validation_jmespath="identity",
             raise_on_no_idempotency_key=True,
             expires_after_seconds=ttl_days * 24 * 3600,
             response_hook=_mark_duplicate,
@@ -84,7 +84,7 @@ class BookingDelivery:
         self._config.register_lambda_context(context)
 
     def deliver(self, booking: Booking) -> Delivered:
-        claim = {"bookingKey": booking.key, "event": booking.event.wire_event()}
+        claim = {"bookingKey": booking.key, "identity": booking.identity()}
         deadline = self._clock() + self._in_flight_wait
         while True:
             try:

@@ -17,10 +17,21 @@ from bookhook.request import WebhookRequest
 
 @dataclass(frozen=True)
 class Booking:
-    """A calendar event to create, and the sender's stable id for it (the idempotency key)."""
+    """A calendar event to create, and the sender's stable id for it (the idempotency key).
+
+    `fingerprint` is what must match when the key is seen again: by default the event itself (the
+    same key with a different event is an error), or, for a sender whose several notifications of
+    one payment carry different details, the key alone.
+    """
 
     key: str
     event: CalendarEvent
+    fingerprint: str | None = None
+
+    def identity(self) -> str:
+        if self.fingerprint is not None:
+            return self.fingerprint
+        return self.event.canonical_json()
 
 
 @dataclass(frozen=True)
@@ -35,3 +46,6 @@ class WebhookSource:
     name: str
     authenticate: Callable[[WebhookRequest, Sequence[str]], None]
     read_booking: Callable[[WebhookRequest], Booking | Ignored]
+    # True where the sender cannot act on a refusal (a customer has already paid): BizKitHub's
+    # rejection is then answered 200 "rejected", recorded and alarmed on, instead of a 422.
+    acknowledge_rejections: bool = False

@@ -160,8 +160,7 @@ def booking_key(request: WebhookRequest, event: CalendarEvent) -> str:
                 "Idempotency-Key must be 1-255 visible ASCII characters", field="Idempotency-Key"
             )
         return f"{NAME}:key:{supplied.strip()}"
-    canonical = json.dumps(event.wire_event(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return f"{NAME}:sha256:{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
+    return f"{NAME}:sha256:{hashlib.sha256(event.canonical_json().encode('utf-8')).hexdigest()}"
 
 
 def source(settings: Settings) -> WebhookSource:
