@@ -328,6 +328,12 @@ def test_settings_defaults() -> None:
         "in_flight_wait_seconds": 5.0,
         "max_body_bytes": 256 * 1024,
         "typeform_rules_file": "typeform_rules.toml",
+        "stripe_booking_events": (
+            "checkout.session.completed,checkout.session.async_payment_succeeded,payment_intent.succeeded"
+        ),
+        "stripe_allow_test_mode": False,
+        "stripe_metadata_defaults": "{}",
+        "stripe_signature_tolerance_seconds": 300,
     }
     assert config.zone is None
     assert config.typeform_rules_path == ROOT / "src/function/typeform_rules.toml"

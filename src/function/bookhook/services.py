@@ -20,7 +20,7 @@ from bookhook.delivery.booking import BookingDelivery
 from bookhook.pipeline import Services
 from bookhook.secrets import SecretStore
 from bookhook.settings import Settings
-from bookhook.sources import typeform, zapier
+from bookhook.sources import stripe, typeform, zapier
 from bookhook.sources.typeform.rules import load_rules
 
 if TYPE_CHECKING:
@@ -73,5 +73,10 @@ def build_services(
     # Rules are validated here, at start-up: a broken rules file stops the function with a message
     # naming the form and the key rather than failing bookings one by one.
     rules = load_rules(settings.typeform_rules_path)
-    sources = {source.name: source for source in (zapier.source(settings), typeform.source(rules))}
+    senders = (
+        zapier.source(settings),
+        typeform.source(rules),
+        stripe.source(stripe.config_from_settings(settings)),
+    )
+    sources = {source.name: source for source in senders}
     return Services(settings=settings, secrets=secrets, delivery=delivery, sources=sources)

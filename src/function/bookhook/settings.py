@@ -58,6 +58,17 @@ class Settings(BaseModel):
         "typeform_rules.toml"
     )
 
+    # Stripe: which events book (comma-separated), whether test-mode payments book, defaults for
+    # booking metadata keys a shop leaves out (a JSON object), and the signature's time window.
+    stripe_booking_events: Annotated[str, Field(alias="STRIPE_BOOKING_EVENTS")] = (
+        "checkout.session.completed,checkout.session.async_payment_succeeded,payment_intent.succeeded"
+    )
+    stripe_allow_test_mode: Annotated[bool, Field(alias="STRIPE_ALLOW_TEST_MODE")] = False
+    stripe_metadata_defaults: Annotated[str, Field(alias="STRIPE_METADATA_DEFAULTS")] = "{}"
+    stripe_signature_tolerance_seconds: Annotated[
+        int, Field(alias="STRIPE_SIGNATURE_TOLERANCE_SECONDS", ge=1, le=3600)
+    ] = 300
+
     @property
     def typeform_rules_path(self) -> Path:
         path = Path(self.typeform_rules_file)

@@ -58,6 +58,11 @@ def typeform_webhook() -> Response[str]:
     return _accept("typeform")
 
 
+@app.post("/webhooks/stripe")
+def stripe_webhook() -> Response[str]:
+    return _accept("stripe")
+
+
 def _accept(source_name: str) -> Response[str]:
     app.append_context(source=source_name)  # type: ignore[no-untyped-call]
     metrics.add_dimension(name="source", value=source_name)
@@ -77,6 +82,17 @@ def _accept(source_name: str) -> Response[str]:
     )
     outcome = _traced_accept(source, request, services)
     metrics.add_metric(name=f"Booking{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)
+    if outcome.kind == "rejected":
+        # The customer has paid but BizKitHub refused the slot: someone must act (alarm on BookingRejected).
+        # The booking key is the payment's id, which names no person.
+        logger.warning(
+            "booking rejected by BizKitHub after payment",
+            extra={
+                "source": source_name,
+                "booking_key": outcome.booking_key,
+                "bizkithub_error": outcome.body.get("bizkithubError"),
+            },
+        )
     logger.info(
         "webhook handled",
         extra={"source": source.name, "outcome": outcome.kind, "booking_ref": _booking_ref(outcome)},

@@ -1,0 +1,304 @@
+"""Stripe: a confirmed payment books the appointment.
+
+Authentication: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>…]`, an HMAC-SHA256 with the
+endpoint's signing secret (`whsec_…`) over `"{t}.{raw body}"`. Any `v1` may match (Stripe sends
+several while a secret is rolled), up to two of our secrets are tried (our own rotation), all in
+constant time. Unlike Stripe's library we also refuse timestamps from the future: the window is
+`tolerance` seconds either way. Written here so the runtime needs no Stripe SDK; the tests use the
+official library as an oracle.
+
+What books (configurable): `checkout.session.completed` once `payment_status` is `paid`,
+`checkout.session.async_payment_succeeded` (bank debits and other delayed methods), and
+`payment_intent.succeeded` (integrations without Checkout). Everything else, an unpaid session,
+and test-mode events when not allowed, are answered 200 "ignored" with the reason: Stripe retries
+any other answer for days.
+
+Booking details come from the object's metadata, with the same keys as a Zapier booking
+(`calendarId`, `startTime`, `endTime` or `duration`, `title`, …) over configured defaults. The
+attendee comes from the Checkout Session's `customer_details` (name, email, phone), then metadata
+`attendee*` keys, then, for a PaymentIntent, `shipping` and `receipt_email`.
+
+Booking key: the PaymentIntent id when there is one, else the Checkout Session id, so the
+completed, async-succeeded and payment_intent events of one payment, and all their retries, book
+once. A PaymentIntent whose metadata has no booking keys at all is ignored: Checkout creates one
+for every session, and its session's events are what book.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bookhook.calendar.event import first_error
+from bookhook.errors import MalformedRequest, Unauthenticated, UnsupportedContentType
+from bookhook.request import WebhookRequest
+from bookhook.settings import Settings, SettingsError
+from bookhook.sources import Booking, Ignored, WebhookSource
+from bookhook.sources.flat_booking import FlatBooking, flat_event
+
+NAME = "stripe"
+SIGNATURE_HEADER = "stripe-signature"
+CHECKOUT_COMPLETED = "checkout.session.completed"
+ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+PAYMENT_INTENT_SUCCEEDED = "payment_intent.succeeded"
+BOOKABLE_EVENTS = frozenset({CHECKOUT_COMPLETED, ASYNC_SUCCEEDED, PAYMENT_INTENT_SUCCEEDED})
+_NEVER_BOOK = {
+    "checkout.session.async_payment_failed": "the payment failed",
+    "checkout.session.expired": "the session expired unpaid",
+}
+ModelT = TypeVar("ModelT", bound=BaseModel)
+BOOKING_METADATA_KEYS = frozenset(f.alias for f in FlatBooking.model_fields.values() if f.alias)
+
+
+@dataclass(frozen=True)
+class StripeConfig:
+    booking_events: frozenset[str] = BOOKABLE_EVENTS
+    allow_test_mode: bool = False
+    metadata_defaults: Mapping[str, str] = field(default_factory=dict)
+    zone: ZoneInfo | None = None
+    default_calendar_id: str | None = None
+    tolerance_seconds: int = 300
+
+
+# --- signature ------------------------------------------------------------------------------
+
+
+def signature_header(body: bytes, secret: str, timestamp: int) -> str:
+    """The header Stripe would send (for local runs and tests)."""
+    return f"t={timestamp},v1={_sign(body, secret, timestamp)}"
+
+
+def _sign(body: bytes, secret: str, timestamp: int) -> str:
+    return hmac.new(
+        secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256
+    ).hexdigest()
+
+
+def verify_signature(
+    body: bytes, header: str | None, secrets: Sequence[str], *, now: float, tolerance_seconds: int
+) -> None:
+    if not header:
+        raise Unauthenticated("missing Stripe-Signature header", field="Stripe-Signature")
+    timestamp, signatures = _parse_header(header)
+    matched = False
+    for secret in secrets:  # every pair is compared, in constant time
+        expected = _sign(body, secret, timestamp).encode("ascii")
+        for signature in signatures:
+            matched |= hmac.compare_digest(expected, signature.encode("utf-8"))
+    if not matched:  # also when no secret is configured: fail closed
+        raise Unauthenticated("invalid signature", field="Stripe-Signature")
+    if abs(now - timestamp) > tolerance_seconds:
+        raise Unauthenticated(
+            f"signature timestamp outside the {tolerance_seconds} s tolerance", field="Stripe-Signature"
+        )
+
+
+def _parse_header(header: str) -> tuple[int, list[str]]:
+    # As Stripe's libraries read it: comma-separated key=value items, no spaces; only v1 counts.
+    items = [item.partition("=") for item in header.split(",")]
+    timestamps = [value for key, _, value in items if key == "t"]
+    signatures = [value for key, _, value in items if key == "v1" and value]
+    if (
+        not timestamps
+        or not timestamps[0].isascii()
+        or not timestamps[0].isdigit()
+        or len(timestamps[0]) > 12
+    ):
+        raise Unauthenticated("Stripe-Signature has no valid timestamp", field="Stripe-Signature")
+    if not signatures:
+        raise Unauthenticated("Stripe-Signature has no v1 signature", field="Stripe-Signature")
+    return int(timestamps[0]), signatures
+
+
+# --- payload --------------------------------------------------------------------------------
+
+_TOLERANT = ConfigDict(extra="allow", frozen=True)
+
+
+class EventData(BaseModel):
+    model_config = _TOLERANT
+    object: dict[str, Any]
+
+
+class StripeEvent(BaseModel):
+    model_config = _TOLERANT
+    id: str
+    type: str
+    livemode: bool
+    data: EventData
+
+
+class CustomerDetails(BaseModel):
+    model_config = _TOLERANT
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class CheckoutSession(BaseModel):
+    model_config = _TOLERANT
+    id: str
+    payment_status: str | None = None
+    payment_intent: str | dict[str, Any] | None = None  # an id, or the object when expanded
+    metadata: dict[str, str] = {}
+    customer_details: CustomerDetails | None = None
+
+    @property
+    def payment_intent_id(self) -> str | None:
+        if isinstance(self.payment_intent, dict):
+            value = self.payment_intent.get("id")
+            return value if isinstance(value, str) else None
+        return self.payment_intent
+
+
+class Shipping(BaseModel):
+    model_config = _TOLERANT
+    name: str | None = None
+    phone: str | None = None
+
+
+class PaymentIntent(BaseModel):
+    model_config = _TOLERANT
+    id: str
+    metadata: dict[str, str] = {}
+    receipt_email: str | None = None
+    shipping: Shipping | None = None
+
+
+# --- mapping --------------------------------------------------------------------------------
+
+
+def read_booking(request: WebhookRequest, config: StripeConfig) -> Booking | Ignored:
+    event = _parse(request, StripeEvent)
+    if event.type in _NEVER_BOOK:
+        return Ignored(reason=f"{event.type}: {_NEVER_BOOK[event.type]}, nothing to book")
+    if event.type not in config.booking_events:
+        return Ignored(
+            reason=f"{event.type} does not book (booking events: {', '.join(sorted(config.booking_events))})"
+        )
+    if not event.livemode and not config.allow_test_mode:
+        return Ignored(reason="test-mode event; set STRIPE_ALLOW_TEST_MODE=true to book test payments")
+    if event.type == PAYMENT_INTENT_SUCCEEDED:
+        return _from_payment_intent(_model(event.data.object, PaymentIntent), config)
+    return _from_checkout_session(event.type, _model(event.data.object, CheckoutSession), config)
+
+
+def _from_checkout_session(
+    event_type: str, session: CheckoutSession, config: StripeConfig
+) -> Booking | Ignored:
+    if session.payment_status != "paid":
+        return Ignored(
+            reason=f"{event_type} with payment_status {session.payment_status!r}: "
+            "booked when the payment succeeds (checkout.session.async_payment_succeeded)"
+        )
+    details = session.customer_details or CustomerDetails()
+    attendee = {"attendeeName": details.name, "attendeeEmail": details.email, "attendeePhone": details.phone}
+    return _booking(session.payment_intent_id or session.id, session.metadata, attendee, config)
+
+
+def _from_payment_intent(intent: PaymentIntent, config: StripeConfig) -> Booking | Ignored:
+    if not BOOKING_METADATA_KEYS & intent.metadata.keys():
+        return Ignored(
+            reason="payment_intent.succeeded without booking metadata: a Checkout payment books from "
+            "its checkout.session events"
+        )
+    shipping = intent.shipping or Shipping()
+    attendee = {
+        "attendeeName": shipping.name,
+        "attendeePhone": shipping.phone,
+        "attendeeEmail": intent.receipt_email,
+    }
+    # Metadata names the attendee first here: a PaymentIntent has no customer_details.
+    fallback = {key: value for key, value in attendee.items() if not intent.metadata.get(key)}
+    return _booking(intent.id, intent.metadata, fallback, config)
+
+
+def _booking(
+    payment_id: str, metadata: Mapping[str, str], attendee: Mapping[str, str | None], config: StripeConfig
+) -> Booking:
+    fields: dict[str, Any] = {**config.metadata_defaults, **metadata}
+    fields.update({key: value for key, value in attendee.items() if value})
+    event = flat_event(
+        fields,
+        zone=config.zone,
+        default_calendar_id=config.default_calendar_id,
+        prefix="metadata.",
+        ignore_unknown=True,
+    )
+    key = f"{NAME}:{payment_id}"
+    # Every notification of one payment is the same booking, whatever details each carries.
+    return Booking(key=key, event=event, fingerprint=key)
+
+
+def _parse(request: WebhookRequest, model: type[StripeEvent]) -> StripeEvent:
+    if request.media_type not in (None, "application/json"):
+        raise UnsupportedContentType("Stripe webhooks are application/json", field="Content-Type")
+    try:
+        return model.model_validate_json(request.body)
+    except ValidationError as error:
+        path, message = first_error(error)
+        raise MalformedRequest(f"not a Stripe event: {path}: {message}", field=path or None) from None
+
+
+def _model(data: dict[str, Any], model: type[ModelT]) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        path, message = first_error(error)
+        raise MalformedRequest(
+            f"not a Stripe {model.__name__}: {path}: {message}", field=f"data.object.{path}"
+        ) from None
+
+
+def config_from_settings(settings: Settings) -> StripeConfig:
+    """Stripe's part of the settings, checked at start-up; errors name the variable."""
+    events = frozenset(name.strip() for name in settings.stripe_booking_events.split(",") if name.strip())
+    if not events or not events <= BOOKABLE_EVENTS:
+        raise SettingsError(
+            f"invalid configuration: STRIPE_BOOKING_EVENTS: use some of {', '.join(sorted(BOOKABLE_EVENTS))}"
+        )
+    try:
+        defaults = json.loads(settings.stripe_metadata_defaults)
+    except ValueError:
+        defaults = None
+    if not isinstance(defaults, dict) or not all(isinstance(v, str) for v in defaults.values()):
+        raise SettingsError(
+            "invalid configuration: STRIPE_METADATA_DEFAULTS: must be a JSON object of strings"
+        )
+    unknown = sorted(set(defaults) - BOOKING_METADATA_KEYS)
+    if unknown:
+        raise SettingsError(
+            f"invalid configuration: STRIPE_METADATA_DEFAULTS: unknown keys {', '.join(unknown)}"
+        )
+    return StripeConfig(
+        booking_events=events,
+        allow_test_mode=settings.stripe_allow_test_mode,
+        metadata_defaults=defaults,
+        zone=settings.zone,
+        default_calendar_id=settings.default_calendar_id,
+        tolerance_seconds=settings.stripe_signature_tolerance_seconds,
+    )
+
+
+def source(config: StripeConfig, *, clock: Callable[[], float] = time.time) -> WebhookSource:
+    def check(request: WebhookRequest, secrets: Sequence[str]) -> None:
+        verify_signature(
+            request.body,
+            request.header(SIGNATURE_HEADER),
+            secrets,
+            now=clock(),
+            tolerance_seconds=config.tolerance_seconds,
+        )
+
+    def read(request: WebhookRequest) -> Booking | Ignored:
+        return read_booking(request, config)
+
+    return WebhookSource(name=NAME, authenticate=check, read_booking=read, acknowledge_rejections=True)
