@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -32,14 +33,17 @@ metrics = Metrics()
 app = APIGatewayHttpResolver()
 
 _services: Services | None = None
+# Lambda runs one request at a time per container; the local runner serves several threads.
+_services_lock = threading.Lock()
 
 
 def current_services() -> Services:
     """Built on first use and kept for the container's life (one pool, one secret cache)."""
     global _services
-    if _services is None:
-        _services = build_services(Settings.from_environ())
-    return _services
+    with _services_lock:
+        if _services is None:
+            _services = build_services(Settings.from_environ())
+        return _services
 
 
 def use_services(services: Services | None) -> None:
