@@ -14,6 +14,8 @@ from typing import Any
 ZAPIER_TOKEN = "local-zapier-token-0123456789abcdef"
 # The Typeform webhook secret the sample Typeform events are signed with.
 TYPEFORM_SECRET = "local-typeform-secret-0123456789abcdef"
+# The Stripe endpoint signing secret the sample Stripe events are signed with.
+STRIPE_SECRET = "whsec_localStripeSigningSecret0123456789"
 # Matches BizKitHub's key format (DEV_ + 28 letters/digits) so the stand-in accepts it.
 BIZKITHUB_API_KEY = "DEV_LocalStandInKey0123456789abc"
 # The calendar id from BizKitHub's documented example.
@@ -26,7 +28,11 @@ REGION = "eu-central-1"
 def secret_document() -> dict[str, object]:
     return {
         "bizkithubApiKey": BIZKITHUB_API_KEY,
-        "webhookSecrets": {"zapier": [ZAPIER_TOKEN], "typeform": [TYPEFORM_SECRET]},
+        "webhookSecrets": {
+            "zapier": [ZAPIER_TOKEN],
+            "typeform": [TYPEFORM_SECRET],
+            "stripe": [STRIPE_SECRET],
+        },
     }
 
 

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
 from bookhook_dev.lambda_emulation import LocalLambdaContext, http_api_event, provision
+from bookhook_dev.stripe_samples import resign_event
 from bookhook_dev.template import TEMPLATE_PATH, HttpRoute, function_environment, http_routes, load_template
 
 ROOT = TEMPLATE_PATH.parent
@@ -145,7 +146,9 @@ def send_samples(stack: LocalStack, files: list[Path], out: Any = sys.stdout) ->
     responses = []
     for path in files:
         seen = len(stack.stand_in.calls) if stack.stand_in else 0
-        response = invoke(stack.handler, json.loads(path.read_text(encoding="utf-8")))
+        # Stripe signs a timestamp that must be within 300 s: sign the stored sample afresh.
+        event = resign_event(json.loads(path.read_text(encoding="utf-8")))
+        response = invoke(stack.handler, event)
         responses.append(response)
         print(f"\n── {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", file=out)
         print(f"   sender got:        {_reply_text(response)}", file=out)
@@ -158,7 +161,7 @@ def send_samples(stack: LocalStack, files: list[Path], out: Any = sys.stdout) ->
                 )
             if len(stack.stand_in.calls) == seen:
                 print(
-                    "   BizKitHub got:     nothing (answered from the idempotency record or refused)",
+                    "   BizKitHub got:     nothing (a duplicate, ignored or refused webhook)",
                     file=out,
                 )
     return responses

@@ -44,11 +44,11 @@ def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
     samples = sorted(p.name for p in (ROOT / "events").glob("*.json"))
     for name in samples:
         assert f"── events/{name}" in run.stdout
+    # Every sample once, then the first again; each answered 200.
+    assert len(re.findall(r"sender got:\s+200 ", run.stdout)) == len(samples) + 1
     replies = re.findall(
         r'sender got:\s+200 \{"status": "(delivered|duplicate)", "eventId": "([a-z]{32})"\}', run.stdout
     )
-    # Every sample once, then the first again.
-    assert len(replies) == len(samples) + 1
     delivered = [event_id for status, event_id in replies if status == "delivered"]
     add_event_calls = run.stdout.count("POST /api/v1/calendar/add-event (auth: query) -> 200")
     assert add_event_calls == len(delivered)
@@ -57,6 +57,8 @@ def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
     duplicates = [event_id for status, event_id in replies if status == "duplicate"]
     assert len(duplicates) == 2
     assert set(duplicates) <= set(delivered)
+    # The unpaid Checkout Session books nothing, and says why.
+    assert run.stdout.count('sender got:        200 {"status": "ignored"') == 1
 
 
 def test_invoke_runs_one_event_file_like_sam_local_invoke() -> None:

@@ -98,10 +98,11 @@ def test_sam_translator_accepts_the_template(translated: dict[str, Any]) -> None
     assert not any(resource_type.startswith("AWS::Serverless::") for resource_type in types)
 
 
-def test_routes_are_exactly_the_zapier_post(template: dict[str, Any]) -> None:
+def test_routes_are_exactly_one_post_per_sender(template: dict[str, Any]) -> None:
     assert http_routes(template) == [
         HttpRoute(method="POST", path="/webhooks/zapier", function=FUNCTION),
         HttpRoute(method="POST", path="/webhooks/typeform", function=FUNCTION),
+        HttpRoute(method="POST", path="/webhooks/stripe", function=FUNCTION),
     ]
 
 
@@ -218,11 +219,16 @@ def test_outputs_are_present(template: dict[str, Any]) -> None:
     assert set(outputs) >= {
         "ZapierWebhookUrl",
         "TypeformWebhookUrl",
+        "StripeWebhookUrl",
         "BookingSecretArn",
         "IdempotencyTableName",
         "WebhookFunctionName",
     }
-    for output, source in (("ZapierWebhookUrl", "zapier"), ("TypeformWebhookUrl", "typeform")):
+    for output, source in (
+        ("ZapierWebhookUrl", "zapier"),
+        ("TypeformWebhookUrl", "typeform"),
+        ("StripeWebhookUrl", "stripe"),
+    ):
         assert outputs[output]["Value"] == {
             "Fn::Sub": f"https://${{WebhookApi}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/webhooks/{source}"
         }
@@ -303,3 +309,14 @@ def test_wrong_resource_type_is_rejected() -> None:
     assert dynamodb_ttl_attribute(template, "Table") is None
     with pytest.raises(KeyError, match="Missing"):
         function_handler(template, "Missing")
+
+
+def test_paid_booking_rejections_raise_an_alarm(template: dict[str, Any]) -> None:
+    alarm = template["Resources"]["PaidBookingRejectedAlarm"]["Properties"]
+
+    # The metric the handler emits for an acknowledged rejection, with the dimensions EMF gives it.
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("BookingWebhooks", "BookingRejected")
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"service": "bookhook", "source": "stripe"}
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
