@@ -1,0 +1,300 @@
+"""Stripe end to end: a confirmed payment books once; everything else is acknowledged with a reason."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import stripe
+
+from bookhook.sources.stripe import signature_header
+from bookhook_dev import defaults
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
+from bookhook_dev.lambda_emulation import LocalResources
+from bookhook_dev.stripe_samples import (
+    BOOKING_METADATA,
+    INTENT_PAID,
+    body_bytes,
+    checkout_session,
+    payment_intent,
+    resign_event,
+    stripe_event,
+)
+from tests.integration.conftest import Reply, Webhook
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def post_stripe(
+    webhook: Webhook, body: bytes, *, secret: str = defaults.STRIPE_SECRET, header: str | None = None
+) -> Reply:
+    signature = header if header is not None else signature_header(body, secret, int(time.time()))
+    return webhook.post(body, path="/webhooks/stripe", token=None, headers={"stripe-signature": signature})
+
+
+def paid_checkout_notifications(*, intent_metadata: dict[str, str]) -> list[bytes]:
+    """The three notifications of one paid Checkout payment, each delivered twice."""
+    session = checkout_session()
+    events = [
+        stripe_event("checkout.session.completed", session, event_id="evt_completed"),
+        stripe_event("checkout.session.async_payment_succeeded", session, event_id="evt_async"),
+        stripe_event(
+            "payment_intent.succeeded",
+            payment_intent(intent_id=INTENT_PAID, metadata=intent_metadata),
+            event_id="evt_pi",
+        ),
+    ]
+    return [body_bytes(event) for event in events for _ in range(2)]
+
+
+@pytest.mark.parametrize(
+    "intent_metadata", [{}, dict(BOOKING_METADATA)], ids=["intent without metadata", "with"]
+)
+@pytest.mark.parametrize("seed", range(4))
+def test_a_paid_checkout_books_exactly_once_whatever_arrives_in_any_order(
+    webhook: Webhook, stand_in: BizKitHubStandIn, intent_metadata: dict[str, str], seed: int
+) -> None:
+    notifications = paid_checkout_notifications(intent_metadata=intent_metadata)
+    random.Random(seed).shuffle(notifications)
+
+    replies = [post_stripe(webhook, body) for body in notifications]
+
+    assert [reply.status for reply in replies] == [200] * 6
+    assert len(stand_in.calls) == 1
+    event_ids = {reply.body["eventId"] for reply in replies if "eventId" in reply.body}
+    assert event_ids == {stand_in.calls[0].event_id}
+    [event] = stand_in.accepted_events
+    assert event["startTime"] == "2026-12-04T16:00:00.000Z"
+    if not intent_metadata:
+        # Only the session's events can book, and they carry the customer's details.
+        assert event["title"] == "Personal training (paid)"
+        assert event["attendees"] == [
+            {"name": "Eva Nováková", "email": "eva.novakova@example.cz", "phone": "+420 603987654"}
+        ]
+
+
+def test_the_sample_events_book_as_documented(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+    names = [
+        "stripe-checkout-paid.json",
+        "stripe-checkout-unpaid.json",
+        "stripe-checkout-async-succeeded.json",
+        "stripe-payment-intent-succeeded.json",
+    ]
+
+    replies = {name: webhook.invoke(resign_event(json.loads((EVENTS / name).read_text()))) for name in names}
+
+    assert {name: reply.body["status"] for name, reply in replies.items()} == {
+        "stripe-checkout-paid.json": "delivered",
+        "stripe-checkout-unpaid.json": "ignored",
+        "stripe-checkout-async-succeeded.json": "delivered",
+        "stripe-payment-intent-succeeded.json": "delivered",
+    }
+    assert len(stand_in.accepted_events) == 3
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        pytest.param(
+            stripe_event("checkout.session.completed", checkout_session(payment_status="unpaid")),
+            "payment_status 'unpaid'",
+            id="unpaid session",
+        ),
+        pytest.param(
+            stripe_event(
+                "checkout.session.expired", checkout_session(payment_status="unpaid", status="expired")
+            ),
+            "expired",
+            id="expired session",
+        ),
+        pytest.param(
+            stripe_event("checkout.session.async_payment_failed", checkout_session(payment_status="unpaid")),
+            "payment failed",
+            id="failed payment",
+        ),
+        pytest.param(
+            stripe_event("checkout.session.completed", checkout_session(), livemode=False),
+            "test-mode",
+            id="test mode not allowed",
+        ),
+        pytest.param(stripe_event("charge.refunded", {"id": "ch_1"}), "does not book", id="other event type"),
+    ],
+)
+def test_events_that_book_nothing_get_200_with_the_reason(
+    webhook: Webhook, stand_in: BizKitHubStandIn, event: dict[str, Any], reason: str
+) -> None:
+    reply = post_stripe(webhook, body_bytes(event))
+
+    assert reply.status == 200
+    assert reply.body["status"] == "ignored"
+    assert reason in reply.body["reason"]
+    assert stand_in.calls == []
+
+
+def test_test_mode_books_when_allowed(
+    webhook: Webhook, stand_in: BizKitHubStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRIPE_ALLOW_TEST_MODE", "true")
+    from bookhook.handlers import webhook as module
+
+    module.use_services(None)
+
+    reply = post_stripe(
+        webhook, body_bytes(stripe_event("checkout.session.completed", checkout_session(), livemode=False))
+    )
+
+    assert reply.body["status"] == "delivered"
+    assert len(stand_in.accepted_events) == 1
+
+
+def test_headers_from_the_official_library_verify(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+    body = body_bytes(stripe_event("checkout.session.completed", checkout_session()))
+    header = stripe.WebhookSignature.generate_signature_header(body.decode("utf-8"), defaults.STRIPE_SECRET)
+
+    reply = post_stripe(webhook, body, header=header)
+
+    assert reply.status == 200
+    assert len(stand_in.accepted_events) == 1
+
+
+def _tampered(body: bytes) -> bytes:
+    return body.replace(b"Personal training", b"Personal trainin9")
+
+
+@pytest.mark.parametrize(
+    ("sent_body", "secret", "age_seconds"),
+    [
+        pytest.param(_tampered, defaults.STRIPE_SECRET, 0, id="tampered body"),
+        pytest.param(None, defaults.STRIPE_SECRET, 301, id="301 s old"),
+        pytest.param(None, defaults.STRIPE_SECRET, -301, id="301 s in the future"),
+        pytest.param(None, "whsec_someOtherEndpoint0000000000000", 0, id="unknown secret"),
+    ],
+)
+def test_unauthentic_stripe_requests_get_401_and_nothing_is_sent(
+    webhook: Webhook, stand_in: BizKitHubStandIn, sent_body: Any, secret: str, age_seconds: int
+) -> None:
+    body = body_bytes(stripe_event("checkout.session.completed", checkout_session()))
+    header = signature_header(body, secret, int(time.time()) - age_seconds)
+
+    reply = post_stripe(webhook, sent_body(body) if sent_body else body, header=header)
+
+    assert reply.status == 401
+    assert reply.body["field"] == "Stripe-Signature"
+    assert stand_in.calls == []
+
+
+def test_a_rotated_signing_secret_and_the_old_one_both_verify(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources
+) -> None:
+    new_secret = "whsec_rotatedEndpointSecret0000000000"
+    document = defaults.secret_document()
+    document["webhookSecrets"]["stripe"] = [new_secret, defaults.STRIPE_SECRET]  # type: ignore[index]
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=aws.secret_arn, SecretString=json.dumps(document)
+    )
+    first = body_bytes(stripe_event("payment_intent.succeeded", payment_intent(intent_id="pi_old")))
+    second = body_bytes(stripe_event("payment_intent.succeeded", payment_intent(intent_id="pi_new")))
+
+    replies = [post_stripe(webhook, first), post_stripe(webhook, second, secret=new_secret)]
+
+    assert [reply.status for reply in replies] == [200, 200]
+    assert len(stand_in.accepted_events) == 2
+
+
+@pytest.mark.parametrize(
+    ("metadata", "field"),
+    [
+        pytest.param(
+            {k: v for k, v in BOOKING_METADATA.items() if k != "startTime"},
+            "metadata.startTime",
+            id="no start",
+        ),
+        pytest.param(dict(BOOKING_METADATA, startTime="next friday"), "metadata.startTime", id="bad start"),
+        pytest.param(dict(BOOKING_METADATA, calendarId="nope"), "metadata.calendarId", id="bad calendar"),
+        pytest.param(dict(BOOKING_METADATA, duration="ages"), "metadata.duration", id="bad duration"),
+    ],
+)
+def test_missing_or_malformed_metadata_is_422_naming_the_key(
+    webhook: Webhook, stand_in: BizKitHubStandIn, metadata: dict[str, str], field: str
+) -> None:
+    event = stripe_event("checkout.session.completed", checkout_session(metadata=metadata))
+
+    reply = post_stripe(webhook, body_bytes(event))
+
+    assert reply.status == 422
+    assert reply.body["field"] == field
+    assert stand_in.calls == []
+
+
+def test_metadata_defaults_fill_what_the_shop_left_out(
+    webhook: Webhook, stand_in: BizKitHubStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "STRIPE_METADATA_DEFAULTS", json.dumps({"title": "Training", "duration": "45", "type": "training"})
+    )
+    from bookhook.handlers import webhook as module
+
+    module.use_services(None)
+    metadata = {"calendarId": defaults.CALENDAR_ID, "startTime": "2026-12-04T17:00:00+01:00"}
+
+    reply = post_stripe(
+        webhook, body_bytes(stripe_event("checkout.session.completed", checkout_session(metadata=metadata)))
+    )
+
+    assert reply.status == 200, reply.body
+    [event] = stand_in.accepted_events
+    assert (event["title"], event["type"], event["endTime"]) == (
+        "Training",
+        "training",
+        "2026-12-04T16:45:00.000Z",
+    )
+
+
+def test_a_clash_rejected_by_bizkithub_is_acknowledged_recorded_and_alarmed_on(
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stand_in.script(
+        Status(409, body={"state": "error", "error": {"code": "SLOT_BLOCKED", "message": "clash"}})
+    )
+
+    reply = post_stripe(webhook, body_bytes(stripe_event("checkout.session.completed", checkout_session())))
+
+    assert reply.status == 200
+    assert reply.body == {
+        "status": "rejected",
+        "reason": "BizKitHub rejected the event; retrying will not help",
+        "bizkithubError": "SLOT_BLOCKED",
+    }
+    # The metric the template's alarm watches (EMF on stdout), with the alarm's dimensions.
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [metric] = [record for record in emitted if "BookingRejected" in record]
+    assert (metric["source"], metric["service"], metric["BookingRejected"]) == ("stripe", "bookhook", [1.0])
+    # The operator's log line names the payment, and nothing logged names the customer.
+    [record] = [r for r in caplog.records if r.getMessage() == "booking rejected by BizKitHub after payment"]
+    assert vars(record)["booking_key"] == f"stripe:{INTENT_PAID}"
+    logged = json.dumps([vars(r) for r in caplog.records], default=str, ensure_ascii=False)
+    for personal in ("Eva", "Nováková", "eva.novakova@example.cz", "603987654"):
+        assert personal not in logged
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(["completed", "async"])))
+def test_a_delayed_payment_books_on_success_only(
+    webhook: Webhook, stand_in: BizKitHubStandIn, order: tuple[str, ...]
+) -> None:
+    unpaid = stripe_event("checkout.session.completed", checkout_session(payment_status="unpaid"))
+    succeeded = stripe_event("checkout.session.async_payment_succeeded", checkout_session())
+    bodies = {"completed": body_bytes(unpaid), "async": body_bytes(succeeded)}
+
+    statuses = [post_stripe(webhook, bodies[name]).body["status"] for name in order]
+
+    assert sorted(statuses) == ["delivered", "ignored"]
+    assert len(stand_in.accepted_events) == 1
