@@ -298,3 +298,32 @@ def test_a_delayed_payment_books_on_success_only(
 
     assert sorted(statuses) == ["delivered", "ignored"]
     assert len(stand_in.accepted_events) == 1
+
+
+def test_a_payment_link_books_from_its_payment_intent_once(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    # Payment Links carry the booking keys on payment_intent_data.metadata, not on the session.
+    session = checkout_session(metadata={}, payment_link="plink_1QpAbC")
+    intent = payment_intent(intent_id=INTENT_PAID, metadata=dict(BOOKING_METADATA))
+    bodies = [
+        body_bytes(stripe_event("checkout.session.completed", session)),
+        body_bytes(stripe_event("payment_intent.succeeded", intent)),
+    ]
+
+    replies = [post_stripe(webhook, body) for body in bodies]
+
+    assert [reply.body["status"] for reply in replies] == ["ignored", "delivered"]
+    assert len(stand_in.accepted_events) == 1
+
+
+def test_a_session_without_any_booking_metadata_is_422_when_nothing_else_will_book(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    session = checkout_session(metadata={}, payment_intent=None)
+
+    reply = post_stripe(webhook, body_bytes(stripe_event("checkout.session.completed", session)))
+
+    assert reply.status == 422
+    assert reply.body["field"] == "metadata.startTime"
+    assert stand_in.calls == []

@@ -21,7 +21,10 @@ attendee comes from the Checkout Session's `customer_details` (name, email, phon
 Booking key: the PaymentIntent id when there is one, else the Checkout Session id, so the
 completed, async-succeeded and payment_intent events of one payment, and all their retries, book
 once. A PaymentIntent whose metadata has no booking keys at all is ignored: Checkout creates one
-for every session, and its session's events are what book.
+for every session, and its session's events are what book. The other way round, a session without
+booking keys whose PaymentIntent will book (Payment Links carry the keys on
+`payment_intent_data.metadata`) is ignored too. Where neither has any, the session's event is the
+422 that names the missing key.
 """
 
 from __future__ import annotations
@@ -199,6 +202,14 @@ def _from_checkout_session(
             reason=f"{event_type} with payment_status {session.payment_status!r}: "
             "booked when the payment succeeds (checkout.session.async_payment_succeeded)"
         )
+    if (
+        not BOOKING_METADATA_KEYS & session.metadata.keys()
+        and session.payment_intent_id
+        and PAYMENT_INTENT_SUCCEEDED in config.booking_events
+    ):
+        # A Payment Link puts the booking keys on its PaymentIntents (payment_intent_data.metadata),
+        # not on the session: that PaymentIntent's own event books.
+        return Ignored(reason=f"{event_type} without booking metadata: payment_intent.succeeded books it")
     details = session.customer_details or CustomerDetails()
     attendee = {"attendeeName": details.name, "attendeeEmail": details.email, "attendeePhone": details.phone}
     return _booking(session.payment_intent_id or session.id, session.metadata, attendee, config)
