@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,10 +22,13 @@ from moto import mock_aws
 from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
 from bookhook_dev.lambda_emulation import LocalLambdaContext, http_api_event, provision
+from bookhook_dev.stripe_samples import body_bytes as stripe_body
+from bookhook_dev.stripe_samples import checkout_session, stripe_event
 from bookhook_dev.typeform_samples import body_bytes, booking_response
 
 ROTATED_KEY = "ROOTRotatedKeyForSecrecyProbe000"
 TYPEFORM = defaults.TYPEFORM_SECRET
+STRIPE = defaults.STRIPE_SECRET
 BOOKING = {
     "calendarId": defaults.CALENDAR_ID,
     "startTime": "2026-12-01T10:00:00+01:00",
@@ -97,6 +101,7 @@ def main(trace_file: str) -> None:
             BIZKITHUB_AUTH_MODE="query",
         )
         from bookhook.handlers.webhook import lambda_handler
+        from bookhook.sources.stripe import signature_header
         from bookhook.sources.typeform import expected_signature
 
         # The noisiest set-up a user could choose, switched on after the probe's own AWS set-up.
@@ -130,6 +135,12 @@ def main(trace_file: str) -> None:
             "typeform-signature": expected_signature(TYPEFORM, typeform_body),
         }
         statuses.append(post(lambda_handler, typeform_body, signed, path="/webhooks/typeform"))
+        paid = stripe_body(stripe_event("checkout.session.completed", checkout_session()))
+        stripe_signed = {
+            "content-type": "application/json",
+            "stripe-signature": signature_header(paid, STRIPE, int(time.time())),
+        }
+        statuses.append(post(lambda_handler, paid, stripe_signed, path="/webhooks/stripe"))
         sys.stdout.write(f"probe statuses {statuses}\n")
 
     with open(trace_file, "w", encoding="utf-8") as handle:

@@ -18,6 +18,9 @@ NEVER_SEEN = {
     "rotated API key": secrecy_probe.ROTATED_KEY,
     "Zapier token": defaults.ZAPIER_TOKEN,
     "Typeform secret": defaults.TYPEFORM_SECRET,
+    "Stripe signing secret": defaults.STRIPE_SECRET,
+    "Stripe customer email": "eva.novakova@example.cz",
+    "Stripe customer phone": "603987654",
     "attendee email": "jan@barasek.com",
     "attendee email, form-encoded": "jan%40barasek.com",
     "attendee phone": "+420777123456",
@@ -57,7 +60,7 @@ def test_no_secret_or_attendee_data_in_logs_or_traces(tmp_path: Path) -> None:
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
     # The probe really exercised what we check: replies, DEBUG logging and traces.
-    assert "probe statuses [200, 200, 200, 401, 401, 422, 503, 200, 200]" in run.stdout
+    assert "probe statuses [200, 200, 200, 401, 401, 422, 503, 200, 200, 200]" in run.stdout
     traces = trace_file.read_text(encoding="utf-8")
     entities = json.loads(traces)
     names = {sub["name"] for entity in entities for sub in _walk(entity)}
