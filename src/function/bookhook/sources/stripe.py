@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bookhook.calendar.event import first_error
-from bookhook.errors import MalformedRequest, Unauthenticated, UnsupportedContentType
+from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable, UnsupportedContentType
 from bookhook.request import WebhookRequest
 from bookhook.settings import Settings, SettingsError
 from bookhook.sources import Booking, Ignored, WebhookSource
@@ -197,7 +197,8 @@ def read_booking(request: WebhookRequest, config: StripeConfig) -> Booking | Ign
 def _from_checkout_session(
     event_type: str, session: CheckoutSession, config: StripeConfig
 ) -> Booking | Ignored:
-    if session.payment_status != "paid":
+    # `no_payment_required` (a 100 % discount) is as confirmed as a paid session.
+    if session.payment_status not in ("paid", "no_payment_required"):
         return Ignored(
             reason=f"{event_type} with payment_status {session.payment_status!r}: "
             "booked when the payment succeeds (checkout.session.async_payment_succeeded)"
@@ -211,7 +212,11 @@ def _from_checkout_session(
         # not on the session: that PaymentIntent's own event books.
         return Ignored(reason=f"{event_type} without booking metadata: payment_intent.succeeded books it")
     details = session.customer_details or CustomerDetails()
-    attendee = {"attendeeName": details.name, "attendeeEmail": details.email, "attendeePhone": details.phone}
+    attendee = {
+        "attendeeName": (details.name, "data.object.customer_details.name"),
+        "attendeeEmail": (details.email, "data.object.customer_details.email"),
+        "attendeePhone": (details.phone, "data.object.customer_details.phone"),
+    }
     return _booking(session.payment_intent_id or session.id, session.metadata, attendee, config)
 
 
@@ -223,9 +228,9 @@ def _from_payment_intent(intent: PaymentIntent, config: StripeConfig) -> Booking
         )
     shipping = intent.shipping or Shipping()
     attendee = {
-        "attendeeName": shipping.name,
-        "attendeePhone": shipping.phone,
-        "attendeeEmail": intent.receipt_email,
+        "attendeeName": (shipping.name, "data.object.shipping.name"),
+        "attendeePhone": (shipping.phone, "data.object.shipping.phone"),
+        "attendeeEmail": (intent.receipt_email, "data.object.receipt_email"),
     }
     # Metadata names the attendee first here: a PaymentIntent has no customer_details.
     fallback = {key: value for key, value in attendee.items() if not intent.metadata.get(key)}
@@ -233,17 +238,36 @@ def _from_payment_intent(intent: PaymentIntent, config: StripeConfig) -> Booking
 
 
 def _booking(
-    payment_id: str, metadata: Mapping[str, str], attendee: Mapping[str, str | None], config: StripeConfig
+    payment_id: str,
+    metadata: Mapping[str, str],
+    attendee: Mapping[str, tuple[str | None, str]],
+    config: StripeConfig,
 ) -> Booking:
-    fields: dict[str, Any] = {**config.metadata_defaults, **metadata}
-    fields.update({key: value for key, value in attendee.items() if value})
-    event = flat_event(
-        fields,
-        zone=config.zone,
-        default_calendar_id=config.default_calendar_id,
-        prefix="metadata.",
-        ignore_unknown=True,
-    )
+    """`attendee` maps a flat key to (value, where in the Stripe object it came from)."""
+    defaults = dict(config.metadata_defaults)
+    # The payment's own end wins over a default end of the other kind.
+    if "endTime" in metadata:
+        defaults.pop("duration", None)
+    if "duration" in metadata:
+        defaults.pop("endTime", None)
+    fields: dict[str, Any] = {**defaults, **metadata}
+    origin = {}
+    for key, (value, where) in attendee.items():
+        if value:
+            fields[key], origin[f"metadata.{key}"] = value, where
+    try:
+        event = flat_event(
+            fields,
+            zone=config.zone,
+            default_calendar_id=config.default_calendar_id,
+            prefix="metadata.",
+            ignore_unknown=True,
+        )
+    except Unmappable as error:
+        if error.field in origin:  # name the Stripe field the value came from, not a metadata key
+            where = origin[error.field]
+            raise Unmappable(error.message.replace(str(error.field), where, 1), field=where) from None
+        raise
     key = f"{NAME}:{payment_id}"
     # Every notification of one payment is the same booking, whatever details each carries.
     return Booking(key=key, event=event, fingerprint=key)
