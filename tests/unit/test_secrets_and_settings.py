@@ -328,6 +328,10 @@ def test_settings_defaults() -> None:
         "in_flight_wait_seconds": 5.0,
         "max_body_bytes": 256 * 1024,
         "typeform_rules_file": "typeform_rules.toml",
+        "delivery_queue_url": None,
+        "delivery_max_attempts": 8,
+        "delivery_backoff_base_seconds": 10.0,
+        "delivery_backoff_cap_seconds": 900.0,
         "stripe_booking_events": (
             "checkout.session.completed,checkout.session.async_payment_succeeded,payment_intent.succeeded"
         ),

@@ -21,7 +21,7 @@ from bookhook.sources import Booking, Ignored, WebhookSource
 @dataclass(frozen=True)
 class Outcome:
     status: int
-    kind: str  # delivered, duplicate, ignored or rejected
+    kind: str  # delivered, duplicate, queued, ignored or rejected
     body: dict[str, Any]
     booking_key: str | None = field(default=None, repr=False)
 
@@ -44,19 +44,22 @@ def accept_webhook(source: WebhookSource, request: WebhookRequest, services: Ser
 
 
 def _deliver(source: WebhookSource, booking: Booking, services: Services) -> Outcome:
-    try:
-        delivered = services.delivery.deliver(booking)
-    except BookingRejected as rejected:
+    result = services.delivery.deliver(booking, source.name)
+    if result.status == "queued":
+        # Accepted: it is on the delivery queue and will be delivered once; repeats are answered alike.
+        return Outcome(status=202, kind="queued", body={"status": "queued"}, booking_key=booking.key)
+    if result.status == "rejected":
         if not source.acknowledge_rejections:
-            raise
+            raise BookingRejected(
+                "BizKitHub rejected the event",
+                upstream_status=result.upstream_status or 422,
+                upstream_code=result.bizkithub_error,
+            )
         body = {"status": "rejected", "reason": "BizKitHub rejected the event; retrying will not help"}
-        if rejected.upstream_code:
-            body["bizkithubError"] = rejected.upstream_code
+        if result.bizkithub_error:
+            body["bizkithubError"] = result.bizkithub_error
         return Outcome(status=200, kind="rejected", body=body, booking_key=booking.key)
-    kind = "duplicate" if delivered.duplicate else "delivered"
+    kind = "duplicate" if result.duplicate else "delivered"
     return Outcome(
-        status=200,
-        kind=kind,
-        body={"status": kind, "eventId": delivered.event_id},
-        booking_key=booking.key,
+        status=200, kind=kind, body={"status": kind, "eventId": result.event_id}, booking_key=booking.key
     )

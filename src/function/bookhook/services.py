@@ -17,6 +17,7 @@ from botocore.config import Config
 
 from bookhook.calendar.client import BizKitHubClient, build_pool
 from bookhook.delivery.booking import BookingDelivery
+from bookhook.delivery.queue import DeliveryQueue
 from bookhook.pipeline import Services
 from bookhook.secrets import SecretStore
 from bookhook.settings import Settings
@@ -26,6 +27,7 @@ from bookhook.sources.typeform.rules import load_rules
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
 
 # botocore's DEBUG output dumps raw request and response bodies, GetSecretValue's included: with the
 # root logger at DEBUG the secret would reach the logs. Its INFO and above carry no payloads.
@@ -42,6 +44,7 @@ def build_services(
     secretsmanager: SecretsManagerClient | None = None,
     dynamodb: DynamoDBClient | None = None,
     pool: urllib3.PoolManager | None = None,
+    sqs: SQSClient | None = None,
 ) -> Services:
     secrets = SecretStore(
         settings.booking_secret_arn,
@@ -64,11 +67,15 @@ def build_services(
         table_name=settings.idempotency_table_name,
         boto3_client=dynamodb or boto3.client("dynamodb", config=_AWS_CONFIG),
     )
+    queue = None
+    if settings.delivery_queue_url:
+        queue = DeliveryQueue(settings.delivery_queue_url, sqs or boto3.client("sqs", config=_AWS_CONFIG))
     delivery = BookingDelivery(
         persistence=persistence,
         add_event=client.add_event,
         ttl_days=settings.idempotency_ttl_days,
         in_flight_wait_seconds=settings.in_flight_wait_seconds,
+        queue=queue,
     )
     # Rules are validated here, at start-up: a broken rules file stops the function with a message
     # naming the form and the key rather than failing bookings one by one.

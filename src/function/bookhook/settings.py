@@ -58,6 +58,17 @@ class Settings(BaseModel):
         "typeform_rules.toml"
     )
 
+    # Where bookings wait when BizKitHub is unavailable. Unset: the sender is told 503 and retries.
+    delivery_queue_url: Annotated[str | None, Field(alias="DELIVERY_QUEUE_URL")] = None
+    # The delivery worker: tries per booking before the dead-letter queue, and capped exponential
+    # backoff with full jitter between them (a longer Retry-After from BizKitHub wins, up to the cap).
+    delivery_max_attempts: Annotated[int, Field(alias="DELIVERY_MAX_ATTEMPTS", ge=1, le=50)] = 8
+    delivery_backoff_base_seconds: Annotated[
+        float, Field(alias="DELIVERY_BACKOFF_BASE_SECONDS", ge=0, le=900)
+    ] = 10
+    delivery_backoff_cap_seconds: Annotated[
+        float, Field(alias="DELIVERY_BACKOFF_CAP_SECONDS", ge=0, le=900)
+    ] = 900
     # Stripe: which events book (comma-separated), whether test-mode payments book, defaults for
     # booking metadata keys a shop leaves out (a JSON object), and the signature's time window.
     stripe_booking_events: Annotated[str, Field(alias="STRIPE_BOOKING_EVENTS")] = (
@@ -74,7 +85,7 @@ class Settings(BaseModel):
         path = Path(self.typeform_rules_file)
         return path if path.is_absolute() else FUNCTION_ROOT / path
 
-    @field_validator("default_timezone", "default_calendar_id", mode="before")
+    @field_validator("default_timezone", "default_calendar_id", "delivery_queue_url", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         # CloudFormation parameters cannot be absent, only empty.

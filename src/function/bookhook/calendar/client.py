@@ -95,26 +95,29 @@ class BizKitHubClient:
         self._pool = pool
         self._user_agent = user_agent
 
-    def add_event(self, event: CalendarEvent) -> str:
+    def add_event(self, event: CalendarEvent, idempotency_key: str | None = None) -> str:
         """Create the event; return BizKitHub's eventId or raise a typed error.
 
         A 401/403 may mean the key was rotated: the secret is re-read once and the call repeated
         once (a refused call created nothing, so repeating it is safe).
         """
         body = json.dumps(event.request_body(), ensure_ascii=False).encode("utf-8")
-        response = self._post(body, self._api_key(False))
+        response = self._post(body, self._api_key(False), idempotency_key)
         if response.status in (401, 403):
-            response = self._post(body, self._api_key(True))
+            response = self._post(body, self._api_key(True), idempotency_key)
             if response.status in (401, 403):
                 raise BizKitHubKeyRefused("BizKitHub refused the API key from the booking secret")
         return _classify(response)
 
-    def _post(self, body: bytes, api_key: str) -> urllib3.BaseHTTPResponse:
+    def _post(self, body: bytes, api_key: str, idempotency_key: str | None) -> urllib3.BaseHTTPResponse:
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": self._user_agent,
         }
+        if idempotency_key:
+            # Not in BizKitHub's docs; harmless if ignored, and lets it drop a repeat if it honours it.
+            headers["Idempotency-Key"] = idempotency_key
         url = self._endpoint
         if self._auth_mode == "bearer":
             headers["Authorization"] = f"Bearer {api_key}"

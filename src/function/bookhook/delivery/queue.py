@@ -1,0 +1,81 @@
+"""The delivery queue: bookings waiting for BizKitHub, and what could not be used, with the reason.
+
+The webhook function only ever sends to the DeliveryQueue (least privilege). A message is either
+a booking to deliver (`kind: "deliver"`), or something to keep for an operator (`kind: "keep"`): a
+booking BizKitHub rejected, or a verified webhook that could not be mapped (its raw body kept so it
+can be replayed once the rules or metadata are fixed). The delivery worker delivers the first kind
+and moves the second to the DeadLetterQueue, where nothing expires for 14 days.
+
+Messages carry no secrets. They do carry the booking (attendee data included): both queues are
+encrypted at rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bookhook.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+MAX_DELAY_SECONDS = 900  # SQS's limit for DelaySeconds
+
+
+class QueuedBooking(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["deliver", "keep"]
+    source: str
+    booking_key: str | None = None
+    identity: str | None = None
+    event: dict[str, Any] | None = None  # the add-event `event` object, as it goes on the wire
+    attempts: int = 0
+    # Why it is kept: {"reason": ..., "status": ..., "bizkithubError": ...}; never a secret.
+    failure: dict[str, Any] | None = None
+    # For webhooks that could not be mapped: the body exactly as received, and its content type.
+    raw_body_base64: str | None = None
+    content_type: str | None = None
+
+    @classmethod
+    def unmappable(
+        cls, *, source: str, body: bytes, content_type: str | None, reason: dict[str, Any]
+    ) -> QueuedBooking:
+        return cls(
+            kind="keep",
+            source=source,
+            raw_body_base64=base64.b64encode(body).decode("ascii"),
+            content_type=content_type,
+            failure=reason,
+        )
+
+    def raw_body(self) -> bytes | None:
+        return None if self.raw_body_base64 is None else base64.b64decode(self.raw_body_base64)
+
+
+class DeliveryQueue:
+    """SQS adapter; takes an injectable client (moto in tests)."""
+
+    def __init__(self, queue_url: str, client: SQSClient) -> None:
+        self._queue_url = queue_url
+        self._client = client
+
+    def send(self, message: QueuedBooking, *, delay_seconds: int = 0) -> None:
+        try:
+            self._client.send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=message.model_dump_json(exclude_none=True),
+                DelaySeconds=max(0, min(delay_seconds, MAX_DELAY_SECONDS)),
+            )
+        except Exception as error:  # botocore raises many types; all mean "not queued"
+            raise ServiceUnavailable(
+                f"the delivery queue could not be written ({type(error).__name__})"
+            ) from None
+
+
+def parse_message(body: str) -> QueuedBooking:
+    return QueuedBooking.model_validate(json.loads(body))
