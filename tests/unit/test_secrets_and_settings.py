@@ -329,6 +329,7 @@ def test_settings_defaults() -> None:
         "max_body_bytes": 256 * 1024,
         "typeform_rules_file": "typeform_rules.toml",
         "delivery_queue_url": None,
+        "dead_letter_queue_url": None,
         "delivery_max_attempts": 8,
         "delivery_backoff_base_seconds": 10.0,
         "delivery_backoff_cap_seconds": 900.0,

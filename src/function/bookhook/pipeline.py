@@ -45,9 +45,10 @@ def accept_webhook(source: WebhookSource, request: WebhookRequest, services: Ser
 
 def _deliver(source: WebhookSource, booking: Booking, services: Services) -> Outcome:
     result = services.delivery.deliver(booking, source.name)
-    if result.status == "queued":
-        # Accepted: it is on the delivery queue and will be delivered once; repeats are answered alike.
-        return Outcome(status=202, kind="queued", body={"status": "queued"}, booking_key=booking.key)
+    if result.status in ("queued", "dead_lettered"):
+        # Accepted: on the delivery queue (or, after every try failed, in the dead-letter queue for an
+        # operator to replay); repeats are answered alike and never queued twice.
+        return Outcome(status=202, kind="queued", body={"status": result.status}, booking_key=booking.key)
     if result.status == "rejected":
         if not source.acknowledge_rejections:
             raise BookingRejected(

@@ -18,9 +18,10 @@ from botocore.config import Config
 from bookhook.calendar.client import BizKitHubClient, build_pool
 from bookhook.delivery.booking import BookingDelivery
 from bookhook.delivery.queue import DeliveryQueue
+from bookhook.delivery.worker import DeliveryWorker
 from bookhook.pipeline import Services
 from bookhook.secrets import SecretStore
-from bookhook.settings import Settings
+from bookhook.settings import Settings, SettingsError
 from bookhook.sources import stripe, typeform, zapier
 from bookhook.sources.typeform.rules import load_rules
 
@@ -38,14 +39,13 @@ _botocore_logger.setLevel(max(_botocore_logger.level, logging.INFO))
 _AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
 
 
-def build_services(
+def _clients(
     settings: Settings,
     *,
-    secretsmanager: SecretsManagerClient | None = None,
-    dynamodb: DynamoDBClient | None = None,
-    pool: urllib3.PoolManager | None = None,
-    sqs: SQSClient | None = None,
-) -> Services:
+    secretsmanager: SecretsManagerClient | None,
+    dynamodb: DynamoDBClient | None,
+    pool: urllib3.PoolManager | None,
+) -> tuple[SecretStore, BizKitHubClient, DynamoDBPersistenceLayer]:
     secrets = SecretStore(
         settings.booking_secret_arn,
         max_age_seconds=settings.secret_max_age_seconds,
@@ -67,6 +67,20 @@ def build_services(
         table_name=settings.idempotency_table_name,
         boto3_client=dynamodb or boto3.client("dynamodb", config=_AWS_CONFIG),
     )
+    return secrets, client, persistence
+
+
+def build_services(
+    settings: Settings,
+    *,
+    secretsmanager: SecretsManagerClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    pool: urllib3.PoolManager | None = None,
+    sqs: SQSClient | None = None,
+) -> Services:
+    secrets, client, persistence = _clients(
+        settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool
+    )
     queue = None
     if settings.delivery_queue_url:
         queue = DeliveryQueue(settings.delivery_queue_url, sqs or boto3.client("sqs", config=_AWS_CONFIG))
@@ -87,3 +101,29 @@ def build_services(
     )
     sources = {source.name: source for source in senders}
     return Services(settings=settings, secrets=secrets, delivery=delivery, sources=sources)
+
+
+def build_worker(
+    settings: Settings,
+    *,
+    secretsmanager: SecretsManagerClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    pool: urllib3.PoolManager | None = None,
+    sqs: SQSClient | None = None,
+) -> DeliveryWorker:
+    if not settings.delivery_queue_url or not settings.dead_letter_queue_url:
+        raise SettingsError(
+            "invalid configuration: the worker needs DELIVERY_QUEUE_URL and DEAD_LETTER_QUEUE_URL"
+        )
+    _, client, persistence = _clients(settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool)
+    sqs = sqs or boto3.client("sqs", config=_AWS_CONFIG)
+    return DeliveryWorker(
+        persistence=persistence,
+        add_event=client.add_event,
+        delivery_queue=DeliveryQueue(settings.delivery_queue_url, sqs),
+        dead_letter_queue=DeliveryQueue(settings.dead_letter_queue_url, sqs),
+        ttl_days=settings.idempotency_ttl_days,
+        max_attempts=settings.delivery_max_attempts,
+        backoff_base_seconds=settings.delivery_backoff_base_seconds,
+        backoff_cap_seconds=settings.delivery_backoff_cap_seconds,
+    )

@@ -60,6 +60,8 @@ class Settings(BaseModel):
 
     # Where bookings wait when BizKitHub is unavailable. Unset: the sender is told 503 and retries.
     delivery_queue_url: Annotated[str | None, Field(alias="DELIVERY_QUEUE_URL")] = None
+    # The worker's destination for what cannot be delivered (read by the worker only).
+    dead_letter_queue_url: Annotated[str | None, Field(alias="DEAD_LETTER_QUEUE_URL")] = None
     # The delivery worker: tries per booking before the dead-letter queue, and capped exponential
     # backoff with full jitter between them (a longer Retry-After from BizKitHub wins, up to the cap).
     delivery_max_attempts: Annotated[int, Field(alias="DELIVERY_MAX_ATTEMPTS", ge=1, le=50)] = 8
@@ -85,7 +87,13 @@ class Settings(BaseModel):
         path = Path(self.typeform_rules_file)
         return path if path.is_absolute() else FUNCTION_ROOT / path
 
-    @field_validator("default_timezone", "default_calendar_id", "delivery_queue_url", mode="before")
+    @field_validator(
+        "default_timezone",
+        "default_calendar_id",
+        "delivery_queue_url",
+        "dead_letter_queue_url",
+        mode="before",
+    )
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         # CloudFormation parameters cannot be absent, only empty.

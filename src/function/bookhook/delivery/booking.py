@@ -162,7 +162,7 @@ class BookingDelivery:
             # Final: remembered, so a retry is refused without calling BizKitHub, and kept for an operator.
             if self._queue is not None:
                 self._queue.send(
-                    self._message(claim, booking, source, kind="keep", failure=_failure(rejected))
+                    self._message(claim, booking, source, kind="keep", failure=failure_of(rejected))
                 )
             return {
                 "status": "rejected",
@@ -173,7 +173,7 @@ class BookingDelivery:
             if self._queue is None:
                 raise  # nowhere to keep it: the sender must retry
             self._queue.send(
-                self._message(claim, booking, source, kind="deliver", failure=_failure(unavailable))
+                self._message(claim, booking, source, kind="deliver", failure=failure_of(unavailable))
             )
             return {"status": "queued"}
 
@@ -197,7 +197,7 @@ class BookingDelivery:
         )
 
 
-def _failure(error: Exception) -> dict[str, Any]:
+def failure_of(error: Exception) -> dict[str, Any]:
     """Why a delivery failed, for the queue and the dead-letter queue: status and code, no secrets."""
     return {
         "reason": type(error).__name__,
