@@ -29,6 +29,10 @@ ALLOWED_ACTIONS = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+    "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
 }
 
 
@@ -134,7 +138,9 @@ def test_handler(template: dict[str, Any]) -> None:
 
 
 def test_events_are_never_logged(template: dict[str, Any]) -> None:
-    environment = function_environment(template, FUNCTION, refs={"BookingSecret": "arn", TABLE: "t"})
+    environment = function_environment(
+        template, FUNCTION, refs={"BookingSecret": "arn", TABLE: "t", "DeliveryQueue": "https://q"}
+    )
     assert environment["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
     assert environment["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
 
@@ -239,6 +245,7 @@ def test_environment_resolves_parameter_defaults_and_given_refs(template: dict[s
         "BookingSecret": "arn:aws:secretsmanager:eu-central-1:1:secret:x",
         TABLE: "tbl",
         "LogLevel": "DEBUG",
+        "DeliveryQueue": "https://sqs.eu-central-1.amazonaws.com/1/q",
     }
 
     environment = function_environment(template, FUNCTION, refs)
@@ -320,3 +327,69 @@ def test_paid_booking_rejections_raise_an_alarm(template: dict[str, Any]) -> Non
     assert alarm["Threshold"] == 1
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def _statements_of(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
+    policies = template["Resources"][logical_id]["Properties"]["Policies"]
+    return [statement for policy in policies for statement in policy["Statement"]]
+
+
+def test_the_webhook_function_sends_only_to_the_delivery_queue(template: dict[str, Any]) -> None:
+    sends = [
+        s["Resource"]
+        for s in _statements_of(template, FUNCTION)
+        if "sqs:SendMessage" in _as_list(s["Action"])
+    ]
+
+    assert sends == [{"Fn::GetAtt": ["DeliveryQueue", "Arn"]}]
+
+
+def test_the_worker_requeues_and_dead_letters_only(template: dict[str, Any]) -> None:
+    sends = [
+        s["Resource"]
+        for s in _statements_of(template, "DeliveryFunction")
+        if "sqs:SendMessage" in _as_list(s["Action"])
+    ]
+
+    assert sends == [{"Fn::GetAtt": ["DeliveryQueue", "Arn"]}, {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}]
+
+
+def test_queues_keep_messages_two_weeks_encrypted_with_visibility_six_times_the_worker(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    worker_timeout = resources["DeliveryFunction"]["Properties"]["Timeout"]
+    delivery = resources["DeliveryQueue"]["Properties"]
+    dead = resources["DeadLetterQueue"]["Properties"]
+
+    assert delivery["VisibilityTimeout"] >= 6 * worker_timeout
+    for queue in (delivery, dead):
+        assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert queue["SqsManagedSseEnabled"] is True
+    assert delivery["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+
+
+def test_the_worker_reports_partial_batches_and_is_capped(template: dict[str, Any]) -> None:
+    queue_event = template["Resources"]["DeliveryQueueMapping"]["Properties"]
+
+    assert queue_event["EventSourceArn"] == {"Fn::GetAtt": ["DeliveryQueue", "Arn"]}
+    assert queue_event["FunctionName"] == {"Ref": "DeliveryFunction"}
+    assert queue_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert queue_event["ScalingConfig"]["MaximumConcurrency"] == 2
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric"),
+    [
+        ("DeadLetterQueueNotEmptyAlarm", "ApproximateNumberOfMessagesVisible"),
+        ("DeliveryBacklogAgeAlarm", "ApproximateAgeOfOldestMessage"),
+        ("BizKitHubKeyRefusedAlarm", "BizKitHubKeyRefused"),
+    ],
+)
+def test_delivery_alarms_exist(template: dict[str, Any], alarm: str, metric: str) -> None:
+    assert template["Resources"][alarm]["Properties"]["MetricName"] == metric
+
+
+def test_no_role_gets_a_managed_policy_with_queue_wildcards(translated: dict[str, Any]) -> None:
+    for role in _resources_of_type(translated, "AWS::IAM::Role").values():
+        assert not any("SQS" in str(arn) for arn in role["Properties"].get("ManagedPolicyArns", []))
