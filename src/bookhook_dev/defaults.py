@@ -22,6 +22,7 @@ BIZKITHUB_API_KEY = "DEV_LocalStandInKey0123456789abc"
 CALENDAR_ID = "2WRp6X5rSqQa321EjHB2mxZz74u74H84"
 SECRET_NAME = "bookhook/local"
 TABLE_NAME = "bookhook-local-idempotency"
+QUEUE_PREFIX = "bookhook-local"
 REGION = "eu-central-1"
 
 

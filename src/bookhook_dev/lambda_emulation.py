@@ -8,8 +8,10 @@ table), created in whatever AWS the given clients talk to (moto, in-process or s
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from bookhook_dev.template import dynamodb_create_table_kwargs, dynamodb_ttl_att
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
 
 # API Gateway passes these content types as text; everything else (forms, multipart, none) arrives
 # base64-encoded, as observed from real HTTP APIs.
@@ -118,16 +121,28 @@ class LocalLambdaContext:
 class LocalResources:
     secret_arn: str
     table_name: str
+    delivery_queue_url: str
+    dead_letter_queue_url: str
+
+    def refs(self) -> dict[str, str]:
+        """Values for template.yaml's `!Ref`s to these resources."""
+        return {
+            "BookingSecret": self.secret_arn,
+            "IdempotencyTable": self.table_name,
+            "DeliveryQueue": self.delivery_queue_url,
+            "DeadLetterQueue": self.dead_letter_queue_url,
+        }
 
 
 def provision(
     secretsmanager: SecretsManagerClient,
     dynamodb: DynamoDBClient,
+    sqs: SQSClient,
     *,
     secret_string: str | None = None,
     table_name: str = defaults.TABLE_NAME,
 ) -> LocalResources:
-    """Create the secret and the idempotency table as template.yaml declares them."""
+    """Create the secret, the idempotency table and the queues as template.yaml declares them."""
     template = load_template()
     secret = secretsmanager.create_secret(
         Name=defaults.SECRET_NAME, SecretString=secret_string or defaults.secret_string()
@@ -138,4 +153,80 @@ def provision(
         dynamodb.update_time_to_live(
             TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
         )
-    return LocalResources(secret_arn=secret["ARN"], table_name=table_name)
+    queues = template["Resources"]
+    dead_letter_url = sqs.create_queue(
+        QueueName=f"{defaults.QUEUE_PREFIX}-dead-letter",
+        Attributes=_queue_attributes(queues["DeadLetterQueue"]["Properties"]),
+    )["QueueUrl"]
+    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    delivery_properties = dict(queues["DeliveryQueue"]["Properties"])
+    redrive = delivery_properties.pop("RedrivePolicy")
+    attributes = _queue_attributes(delivery_properties)
+    attributes["RedrivePolicy"] = json.dumps(
+        {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(redrive["maxReceiveCount"])}
+    )
+    delivery_url = sqs.create_queue(QueueName=f"{defaults.QUEUE_PREFIX}-delivery", Attributes=attributes)[
+        "QueueUrl"
+    ]
+    return LocalResources(
+        secret_arn=secret["ARN"],
+        table_name=table_name,
+        delivery_queue_url=delivery_url,
+        dead_letter_queue_url=dead_letter_url,
+    )
+
+
+def _queue_attributes(properties: dict[str, Any]) -> dict[Any, str]:
+    names = {"VisibilityTimeout": "VisibilityTimeout", "MessageRetentionPeriod": "MessageRetentionPeriod"}
+    return {attribute: str(properties[key]) for key, attribute in names.items() if key in properties}
+
+
+class SqsPoller:
+    """What Lambda's event source mapping does: receive a batch, invoke, delete what succeeded."""
+
+    def __init__(self, sqs: SQSClient, queue_url: str, handler: Callable[[dict[str, Any], Any], Any]) -> None:
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self._handler = handler
+
+    def poll_once(self, *, wait_seconds: int = 0) -> int:
+        """One batch; returns how many messages were received."""
+        received = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return 0
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        records = [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": defaults.REGION,
+            }
+            for message in received
+        ]
+        response = self._handler(
+            {"Records": records}, LocalLambdaContext(function_name="bookhook-local-delivery")
+        )
+        failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+        for message in received:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+            else:  # offer it again at once, rather than after the visibility timeout
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+        return len(received)

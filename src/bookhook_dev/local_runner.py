@@ -26,6 +26,8 @@ import logging
 import os
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -35,14 +37,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.lambda_emulation import LocalLambdaContext, http_api_event, provision
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
+from bookhook_dev.lambda_emulation import LocalLambdaContext, SqsPoller, http_api_event, provision
 from bookhook_dev.stripe_samples import resign_event
 from bookhook_dev.template import TEMPLATE_PATH, HttpRoute, function_environment, http_routes, load_template
 
 ROOT = TEMPLATE_PATH.parent
 EVENTS_DIR = ROOT / "events"
 FUNCTION = "WebhookFunction"
+WORKER = "DeliveryFunction"
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -54,24 +57,35 @@ class LocalStack:
     handler: Handler
     routes: list[HttpRoute]
     stand_in: BizKitHubStandIn | None
+    worker: SqsPoller
+
+
+_REAL_AWS_VARIABLES = (
+    "BOOKING_SECRET_ARN",
+    "IDEMPOTENCY_TABLE_NAME",
+    "DELIVERY_QUEUE_URL",
+    "DEAD_LETTER_QUEUE_URL",
+)
 
 
 @contextmanager
 def local_stack(
     *, real_aws: bool = False, bizkithub_url: str | None = None, log_level: str = "INFO"
 ) -> Iterator[LocalStack]:
+    import boto3
+
     template = load_template()
     with ExitStack() as stack:
         environment: dict[str, str] = {}
         if real_aws:
-            missing = [
-                name for name in ("BOOKING_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME") if not os.environ.get(name)
-            ]
+            missing = [name for name in _REAL_AWS_VARIABLES if not os.environ.get(name)]
             if missing:
                 raise SystemExit(f"--real-aws needs {', '.join(missing)} in the environment")
             refs = {
                 "BookingSecret": os.environ["BOOKING_SECRET_ARN"],
                 "IdempotencyTable": os.environ["IDEMPOTENCY_TABLE_NAME"],
+                "DeliveryQueue": os.environ["DELIVERY_QUEUE_URL"],
+                "DeadLetterQueue": os.environ["DEAD_LETTER_QUEUE_URL"],
             }
         else:
             refs = stack.enter_context(_embedded_aws(environment))
@@ -80,24 +94,59 @@ def local_stack(
         if url is None:
             stand_in = stack.enter_context(BizKitHubStandIn())
             url = stand_in.base_url
-        environment |= function_environment(template, FUNCTION, refs)
-        environment |= {
+        common = {
             "BIZKITHUB_BASE_URL": url,
             "POWERTOOLS_LOG_LEVEL": log_level,
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
             "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would drown the demo's output
-            "AWS_LAMBDA_FUNCTION_NAME": "bookhook-local-webhook",
+            # Quick retries, so a local run shows a queued booking delivered within seconds.
+            "DELIVERY_BACKOFF_BASE_SECONDS": "1",
+            "DELIVERY_BACKOFF_CAP_SECONDS": "5",
         }
         # Explicit settings in the caller's environment win over the template's defaults.
-        for name in ("BIZKITHUB_AUTH_MODE", "DEFAULT_TIMEZONE", "DEFAULT_CALENDAR_ID"):
-            if os.environ.get(name) is not None:
-                environment[name] = os.environ[name]
+        overrides = {
+            name: os.environ[name]
+            for name in ("BIZKITHUB_AUTH_MODE", "DEFAULT_TIMEZONE", "DEFAULT_CALENDAR_ID")
+            if os.environ.get(name) is not None
+        }
+        worker_environment = environment | function_environment(template, WORKER, refs) | common | overrides
+        environment |= function_environment(template, FUNCTION, refs) | common | overrides
+        environment["AWS_LAMBDA_FUNCTION_NAME"] = "bookhook-local-webhook"
         os.environ.update(environment)
         # Imported only now: Powertools reads its settings from the environment at import.
-        from bookhook.handlers import webhook
+        from bookhook.handlers import delivery_worker, webhook
+        from bookhook.services import build_worker
+        from bookhook.settings import Settings
 
         webhook.use_services(None)
-        yield LocalStack(handler=webhook.lambda_handler, routes=http_routes(template), stand_in=stand_in)
+        delivery_worker.use_worker(build_worker(Settings.from_environ(worker_environment)))
+        poller = SqsPoller(boto3.client("sqs"), refs["DeliveryQueue"], delivery_worker.lambda_handler)
+        stack.enter_context(_polling(poller))
+        yield LocalStack(
+            handler=webhook.lambda_handler, routes=http_routes(template), stand_in=stand_in, worker=poller
+        )
+
+
+@contextmanager
+def _polling(poller: SqsPoller) -> Iterator[None]:
+    """The delivery worker, fed from the queue on a background thread like Lambda's poller."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                poller.poll_once(wait_seconds=1)
+            except Exception:  # keep serving; the worker logs its own failures
+                logging.getLogger(__name__).exception("delivery worker poll failed")
+                stop.wait(1)
+
+    thread = threading.Thread(target=run, name="delivery-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 @contextmanager
@@ -124,8 +173,9 @@ def _embedded_aws(environment: dict[str, str]) -> Iterator[dict[str, str]]:
         resources = provision(
             session.client("secretsmanager", endpoint_url=endpoint),
             session.client("dynamodb", endpoint_url=endpoint),
+            session.client("sqs", endpoint_url=endpoint),
         )
-        yield {"BookingSecret": resources.secret_arn, "IdempotencyTable": resources.table_name}
+        yield resources.refs()
     finally:
         server.stop()
 
@@ -165,6 +215,39 @@ def send_samples(stack: LocalStack, files: list[Path], out: Any = sys.stdout) ->
                     file=out,
                 )
     return responses
+
+
+def show_queued_delivery(stack: LocalStack, out: Any = sys.stdout) -> None:
+    """BizKitHub fails: the booking is queued (202), the worker delivers it once BizKitHub recovers."""
+    if stack.stand_in is None:
+        return
+    print(
+        "\nBizKitHub now fails twice (503): the booking is queued; the worker delivers it on recovery.",
+        file=out,
+    )
+    stack.stand_in.script(Status(503, retry_after="1"), Status(503, retry_after="1"))
+    booking = {
+        "calendarId": defaults.CALENDAR_ID,
+        "startTime": "2026-12-05T08:00:00+01:00",
+        "duration": "30",
+        "title": "Queued while BizKitHub was down",
+    }
+    headers = {"content-type": "application/json", "authorization": f"Bearer {defaults.ZAPIER_TOKEN}"}
+    body = json.dumps(booking).encode("utf-8")
+    event = http_api_event(method="POST", path="/webhooks/zapier", body=body, headers=headers)
+    print(f"   sender got:        {_reply_text(invoke(stack.handler, event))}", file=out)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(
+        e["title"] == booking["title"] for e in stack.stand_in.accepted_events
+    ):
+        time.sleep(0.2)
+    tries = [
+        call.status
+        for call in stack.stand_in.calls
+        if (call.body or {}).get("event", {}).get("title") == booking["title"]
+    ]
+    print(f"   BizKitHub answered, try by try: {tries}", file=out)
+    print(f"   the sender's retry got: {_reply_text(invoke(stack.handler, event))}", file=out)
 
 
 def _request_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
@@ -279,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             send_samples(stack, sorted(EVENTS_DIR.glob("*.json")))
             print("\nThe first sample again: its booking key makes it a duplicate with the same eventId.")
             send_samples(stack, sorted(EVENTS_DIR.glob("*.json"))[:1])
+            show_queued_delivery(stack)
             if args.no_serve:
                 return 0
         serve(stack, args.port)

@@ -32,7 +32,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
-        yield provision(boto3.client("secretsmanager"), boto3.client("dynamodb"))
+        yield provision(boto3.client("secretsmanager"), boto3.client("dynamodb"), boto3.client("sqs"))
 
 
 @pytest.fixture

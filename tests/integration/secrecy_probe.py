@@ -91,7 +91,7 @@ def main(trace_file: str) -> None:
     xray_recorder.configure(emitter=emitter, streaming_threshold=0, context_missing="LOG_ERROR")
 
     with mock_aws(), BizKitHubStandIn() as stand_in:
-        resources = provision(boto3.client("secretsmanager"), boto3.client("dynamodb"))
+        resources = provision(boto3.client("secretsmanager"), boto3.client("dynamodb"), boto3.client("sqs"))
         import os
 
         os.environ.update(

@@ -44,7 +44,7 @@ def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
     samples = sorted(p.name for p in (ROOT / "events").glob("*.json"))
     for name in samples:
         assert f"── events/{name}" in run.stdout
-    # Every sample once, then the first again; each answered 200.
+    # Every sample once, then the first again; each answered 200 (then the queued demo's 202).
     assert len(re.findall(r"sender got:\s+200 ", run.stdout)) == len(samples) + 1
     replies = re.findall(
         r'sender got:\s+200 \{"status": "(delivered|duplicate)", "eventId": "([a-z]{32})"\}', run.stdout
@@ -59,6 +59,12 @@ def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
     assert set(duplicates) <= set(delivered)
     # The unpaid Checkout Session books nothing, and says why.
     assert run.stdout.count('sender got:        200 {"status": "ignored"') == 1
+    # While BizKitHub fails the booking is queued; the worker delivers it; the retry gets its eventId.
+    assert 'sender got:        202 {"status": "queued"}' in run.stdout
+    assert "BizKitHub answered, try by try: [503, 503, 200]" in run.stdout
+    assert re.search(
+        r'the sender.s retry got: 200 \{"status": "duplicate", "eventId": "[a-z]{32}"\}', run.stdout
+    )
 
 
 def test_invoke_runs_one_event_file_like_sam_local_invoke() -> None:
