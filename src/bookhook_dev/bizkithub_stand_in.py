@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
+import random
 import re
 import secrets
 import socket
@@ -108,6 +110,7 @@ class ReceivedCall:
     body: Any
     status: int
     event_id: str | None
+    fault: str | None = None  # "status", "slow" or "drop" when a scripted or chaos fault shaped the answer
 
     def public_view(self) -> dict[str, Any]:
         """The call as served by the control endpoint: everything except the key."""
@@ -119,6 +122,7 @@ class ReceivedCall:
             "body": self.body,
             "status": self.status,
             "event_id": self.event_id,
+            "fault": self.fault,
         }
 
 
@@ -128,6 +132,7 @@ class _Answer:
     body: Any = None
     headers: tuple[tuple[str, str], ...] = ()
     event_id: str | None = None
+    fault: str | None = None
 
 
 _DROPPED = _Answer(status=0)
@@ -591,6 +596,9 @@ class BizKitHubStandIn:
         self._lock = threading.Lock()
         self._calls: list[ReceivedCall] = []
         self._faults: deque[Fault] = deque()
+        self._chaos: list[tuple[Fault, float]] = []
+        self._chaos_random = random.Random(0)
+        self._reject_marker: str | None = None
         self._accepted_keys = frozenset(accepted_keys) if accepted_keys is not None else None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -658,10 +666,24 @@ class BizKitHubStandIn:
         with self._lock:
             self._faults.extend(faults)
 
+    def set_chaos(self, faults: Iterable[tuple[Fault, float]] | None, *, seed: int = 0) -> None:
+        """Once the scripted faults are used up, each add-event request meets fault F with
+        probability p, for each (F, p) in turn (p's summing to at most 1); None: no chaos."""
+        with self._lock:
+            self._chaos = list(faults or [])
+            self._chaos_random = random.Random(seed)
+
+    def reject_titles_containing(self, marker: str | None) -> None:
+        """Refuse valid events whose title contains `marker` with 409 SLOT_BLOCKED, as a clash would be."""
+        with self._lock:
+            self._reject_marker = marker
+
     def reset(self) -> None:
         with self._lock:
             self._calls.clear()
             self._faults.clear()
+            self._chaos = []
+            self._reject_marker = None
 
     # Called from handler threads.
 
@@ -684,6 +706,7 @@ class BizKitHubStandIn:
             body=_parse_json_or_none(request.raw_body),
             status=answer.status,
             event_id=answer.event_id,
+            fault=answer.fault,
         )
         with self._lock:
             self._calls.append(call)
@@ -699,16 +722,25 @@ class BizKitHubStandIn:
             return _Answer(405, body, (("Allow", "POST"),))
         fault = self._next_fault()
         if isinstance(fault, Status):
-            return _fault_answer(fault)
+            return dataclasses.replace(_fault_answer(fault), fault="status")
         if isinstance(fault, Drop):
-            return _DROPPED
-        if isinstance(fault, Slow) and self._stopping.wait(fault.seconds):
-            return _DROPPED  # stopping: nobody should wait for this answer any more
+            return dataclasses.replace(_DROPPED, fault="drop")
+        if isinstance(fault, Slow):
+            if self._stopping.wait(fault.seconds):
+                return dataclasses.replace(_DROPPED, fault="drop")  # stopping: nobody waits any more
+            return dataclasses.replace(self._answer_add_event(request), fault="slow")
         return self._answer_add_event(request)
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            if self._faults:
+                return self._faults.popleft()
+            draw = self._chaos_random.random()
+            for fault, probability in self._chaos:
+                if draw < probability:
+                    return fault
+                draw -= probability
+            return None
 
     def _answer_add_event(self, request: _Request) -> _Answer:
         with self._lock:
@@ -726,5 +758,9 @@ class BizKitHubStandIn:
             _check_envelope(body)
         except _Invalid as invalid:
             return invalid.answer()
+        with self._lock:
+            marker = self._reject_marker
+        if marker is not None and marker in str(body["event"].get("title", "")):
+            return _error(409, "SLOT_BLOCKED", "the slot clashes with a blocking event")
         event_id = _new_event_id()
         return _Answer(200, {"eventId": event_id}, event_id=event_id)
