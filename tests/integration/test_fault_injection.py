@@ -1,0 +1,163 @@
+"""Fault injection: 200 bookings, each sent three times, while BizKitHub misbehaves.
+
+The stand-in fails 30 % of add-event calls with 5xx, answers some with 429 and Retry-After,
+answers some only after the client's read timeout (the event is still created: the ambiguous case)
+and drops some connections; it rejects the bookings whose title says CLASH. After the delivery
+queue drains, every booking is in BizKitHub exactly once, except the ambiguous duplicates the
+README's policy describes (counted and reported), nothing is lost, the dead-letter queue holds
+exactly the rejected bookings, and no sender got a 5xx for a booking that was queued.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+
+from bookhook.handlers import delivery_worker
+from bookhook.handlers import webhook as webhook_module
+from bookhook.services import build_worker
+from bookhook.settings import Settings
+from bookhook_dev import defaults
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Drop, Fault, Slow, Status
+from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
+from tests.integration.conftest import Reply, Webhook
+
+BOOKINGS = 200
+CLASH_EVERY = 20  # every 20th booking clashes with a blocking event: 10 rejections
+READ_TIMEOUT = "0.3"
+CHAOS: list[tuple[Fault, float]] = [
+    (Status(500), 0.20),
+    (Status(503), 0.10),  # 30 % 5xx in all
+    (Status(429, retry_after="1"), 0.05),
+    (Slow(0.6), 0.04),  # past the read timeout: BizKitHub still creates the event
+    (Drop(), 0.04),
+]
+
+
+def _booking(number: int) -> dict[str, Any]:
+    clash = " CLASH" if number % CLASH_EVERY == 0 else ""
+    return {
+        "calendarId": defaults.CALENDAR_ID,
+        "startTime": f"2027-01-{1 + number % 28:02d}T{8 + number % 10:02d}:00:00+01:00",
+        "duration": "45",
+        "title": f"Booking {number:03d}{clash}",
+        "attendeeEmail": f"client{number}@example.cz",
+    }
+
+
+def _queue_is_empty(sqs: Any, queue_url: str) -> bool:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return all(int(value) == 0 for value in attributes.values())
+
+
+def _dead_letters(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
+        "Messages", []
+    ):
+        messages.extend(json.loads(message["Body"]) for message in batch)
+    return messages
+
+
+@pytest.mark.slow
+def test_two_hundred_bookings_three_times_each_through_chaos(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DELIVERY_QUEUE_URL", aws.delivery_queue_url)
+    monkeypatch.setenv("BIZKITHUB_READ_TIMEOUT_SECONDS", READ_TIMEOUT)
+    webhook_module.use_services(None)
+    webhook_module.current_services()
+    worker_settings = Settings.from_environ(
+        {
+            "BOOKING_SECRET_ARN": aws.secret_arn,
+            "IDEMPOTENCY_TABLE_NAME": aws.table_name,
+            "BIZKITHUB_BASE_URL": stand_in.base_url,
+            "BIZKITHUB_READ_TIMEOUT_SECONDS": READ_TIMEOUT,
+            "DELIVERY_QUEUE_URL": aws.delivery_queue_url,
+            "DEAD_LETTER_QUEUE_URL": aws.dead_letter_queue_url,
+            "DELIVERY_MAX_ATTEMPTS": "15",
+            "DELIVERY_BACKOFF_BASE_SECONDS": "0",
+            "DELIVERY_BACKOFF_CAP_SECONDS": "1",  # Retry-After "1" is honoured as a 1 s delay
+        }
+    )
+    delivery_worker.use_worker(build_worker(worker_settings))
+    stand_in.set_chaos(CHAOS, seed=20261124)
+    stand_in.reject_titles_containing("CLASH")
+    bookings = [_booking(n) for n in range(BOOKINGS)]
+    replies: dict[str, list[Reply]] = defaultdict(list)
+    lock = threading.Lock()
+
+    def send(booking: dict[str, Any]) -> None:
+        reply = webhook.post(booking)
+        with lock:
+            replies[booking["title"]].append(reply)
+
+    # When: each booking is sent twice at the same moment, then once more after all first sends
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(send, [b for b in bookings for _ in range(2)]))
+        list(pool.map(send, bookings))
+
+    # And the delivery worker drains the queue, as Lambda's poller would
+    sqs = boto3.client("sqs")
+    poller = SqsPoller(sqs, aws.delivery_queue_url, delivery_worker.lambda_handler)
+    deadline = time.monotonic() + 240
+    while not _queue_is_empty(sqs, aws.delivery_queue_url) and time.monotonic() < deadline:
+        if poller.poll_once() == 0:
+            time.sleep(0.2)  # messages delayed by backoff or Retry-After
+    assert _queue_is_empty(sqs, aws.delivery_queue_url), "the delivery queue did not drain"
+    time.sleep(1)  # let slow calls the clients gave up on finish, so BizKitHub's count is final
+
+    # Then: every booking is in BizKitHub exactly once, but for ambiguous duplicates, which are counted
+    clashing = {b["title"] for b in bookings if "CLASH" in b["title"]}
+    accepted = Counter(event["title"] for event in stand_in.accepted_events)
+    slow_titles = {
+        call.body["event"]["title"] for call in stand_in.calls if call.fault == "slow" and call.status == 200
+    }
+    duplicated = {title for title, count in accepted.items() if count > 1}
+    assert duplicated <= slow_titles, "a duplicate without a read timeout behind it"
+    assert all(accepted[b["title"]] >= 1 for b in bookings if b["title"] not in clashing), (
+        "a booking was lost"
+    )
+    assert not clashing & set(accepted)
+    print(
+        f"\nambiguous duplicates (BizKitHub answered after the read timeout): {len(duplicated)} of {BOOKINGS}"
+    )
+
+    # The dead-letter queue holds exactly the rejected bookings, once each, with the reason
+    dead = _dead_letters(sqs, aws.dead_letter_queue_url)
+    assert sorted(message["event"]["title"] for message in dead) == sorted(clashing)
+    assert {message["failure"]["bizkithubError"] for message in dead} == {"SLOT_BLOCKED"}
+    assert all(defaults.BIZKITHUB_API_KEY not in json.dumps(message) for message in dead)
+
+    # No sender got a 5xx for a booking that was queued
+    statuses = {title: [reply.status for reply in sent] for title, sent in replies.items()}
+    assert all(len(sent) == 3 for sent in statuses.values())
+    for title, sent in statuses.items():
+        if 202 in sent:
+            assert not [status for status in sent if status >= 500], (title, sent)
+    assert all(status in (200, 202, 409, 422) for sent in statuses.values() for status in sent)
+    print(f"sender replies: {Counter(s for sent in statuses.values() for s in sent)}")
+
+    # And a later retry of each delivered booking gets its eventId from the record the worker wrote
+    first_ids = {event["title"]: event for event in stand_in.accepted_events}
+    for booking in bookings:
+        if booking["title"] in clashing:
+            continue
+        again = webhook.post(booking)
+        assert again.status == 200, (booking["title"], again.body)
+        assert again.body["status"] == "duplicate"
+        assert booking["title"] in first_ids
