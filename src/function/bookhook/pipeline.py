@@ -24,6 +24,7 @@ class Outcome:
     kind: str  # delivered, duplicate, queued, ignored or rejected
     body: dict[str, Any]
     booking_key: str | None = field(default=None, repr=False)
+    failure_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,13 @@ def _deliver(source: WebhookSource, booking: Booking, services: Services) -> Out
     if result.status in ("queued", "dead_lettered"):
         # Accepted: on the delivery queue (or, after every try failed, in the dead-letter queue for an
         # operator to replay); repeats are answered alike and never queued twice.
-        return Outcome(status=202, kind="queued", body={"status": result.status}, booking_key=booking.key)
+        return Outcome(
+            status=202,
+            kind="queued",
+            body={"status": result.status},
+            booking_key=booking.key,
+            failure_reason=result.failure_reason,
+        )
     if result.status == "rejected":
         if not source.acknowledge_rejections:
             raise BookingRejected(

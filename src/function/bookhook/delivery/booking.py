@@ -45,7 +45,6 @@ from bookhook.calendar.event import CalendarEvent
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking
 from bookhook.errors import (
     BizKitHubBadResponse,
-    BizKitHubUnavailable,
     BookingConflict,
     BookingInFlight,
     BookingRejected,
@@ -87,6 +86,7 @@ class DeliveryResult:
     duplicate: bool = False  # an earlier request did the work; this one read its record
     upstream_status: int | None = None
     bizkithub_error: str | None = None
+    failure_reason: str | None = None  # why this request queued it (BizKitHubKeyRefused, …)
 
 
 def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
@@ -150,6 +150,7 @@ class BookingDelivery:
             duplicate=bool(result.get("duplicate")),
             upstream_status=result.get("upstreamStatus"),
             bizkithub_error=result.get("bizkithubError"),
+            failure_reason=None if result.get("duplicate") else result.get("failureReason"),
         )
 
     def _deliver(self, *, claim: dict[str, str], booking: Booking, source: str) -> dict[str, Any]:
@@ -169,13 +170,15 @@ class BookingDelivery:
                 "upstreamStatus": rejected.upstream_status,
                 "bizkithubError": rejected.upstream_code,
             }
-        except (BizKitHubUnavailable, BizKitHubBadResponse) as unavailable:
+        except (ServiceUnavailable, BizKitHubBadResponse) as unavailable:
+            # BizKitHub down, slow, rate limiting or refusing our key, or the key unreadable: all can
+            # be fixed without the sender, so the booking waits on the queue.
             if self._queue is None:
                 raise  # nowhere to keep it: the sender must retry
             self._queue.send(
                 self._message(claim, booking, source, kind="deliver", failure=failure_of(unavailable))
             )
-            return {"status": "queued"}
+            return {"status": "queued", "failureReason": type(unavailable).__name__}
 
     @staticmethod
     def _message(

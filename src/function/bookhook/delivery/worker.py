@@ -62,8 +62,9 @@ class DeliveryWorker:
         self._cap = backoff_cap_seconds
         self._jitter = jitter
 
-    def process(self, message: QueuedBooking) -> str:
-        """Handle one message; returns what happened (a metric name suffix)."""
+    def process(self, message: QueuedBooking) -> tuple[str, str | None]:
+        """Handle one message; returns what happened (a metric name suffix) and, when BizKitHub
+        failed this try, why (the failure's type name)."""
         if (
             message.kind == "keep"
             or message.booking_key is None
@@ -71,10 +72,10 @@ class DeliveryWorker:
             or message.event is None
         ):
             self._dead_letter_queue.send(message)
-            return "Kept"
+            return "Kept", None
         claim = claim_of(message.booking_key, message.identity)
         if self._already_delivered(claim):
-            return "AlreadyDelivered"
+            return "AlreadyDelivered", None
         tries = message.attempts + 1
         try:
             event = CalendarEvent.model_validate(message.event)
@@ -90,20 +91,20 @@ class DeliveryWorker:
                     "bizkithubError": rejected.upstream_code,
                 },
             )
-            return "Rejected"
+            return "Rejected", failure["reason"]
         except (ServiceUnavailable, BizKitHubBadResponse) as unavailable:
             failure = failure_of(unavailable) | {"attempts": tries}
             retried = message.model_copy(update={"attempts": tries, "failure": failure})
             if tries >= self._max_attempts:
                 self._dead_letter_queue.send(retried)
                 self._persistence.save_success(claim, {"status": "dead_lettered"})
-                return "DeadLettered"
+                return "DeadLettered", failure["reason"]
             self._delivery_queue.send(
                 retried, delay_seconds=self.delay_before_next_try(tries, failure.get("retryAfter"))
             )
-            return "Retried"
+            return "Retried", failure["reason"]
         self._persistence.save_success(claim, {"status": "delivered", "eventId": event_id})
-        return "DeliveredLate"
+        return "DeliveredLate", None
 
     def delay_before_next_try(self, tries: int, retry_after: Any) -> int:
         backoff = self._jitter(min(self._cap, self._base * 2 ** (tries - 1)))

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bookhook.delivery.queue import parse_message
 from bookhook.delivery.worker import DeliveryWorker
+from bookhook.handlers.alarms import record_key_refused
 from bookhook.services import build_worker
 from bookhook.settings import Settings
 
@@ -47,8 +48,10 @@ def use_worker(worker: DeliveryWorker | None) -> None:
 @tracer.capture_method(capture_response=False)
 def handle_record(record: SQSRecord) -> None:
     message = parse_message(record.body)
-    outcome = current_worker().process(message)
+    outcome, failure_reason = current_worker().process(message)
     metrics.add_metric(name=f"Delivery{outcome}", unit=MetricUnit.Count, value=1)
+    if failure_reason == "BizKitHubKeyRefused":
+        record_key_refused()
     logger.info(
         "delivery message handled",
         extra={

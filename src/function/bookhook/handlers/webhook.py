@@ -18,7 +18,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bookhook.errors import WebhookError
+from bookhook.errors import BizKitHubKeyRefused, WebhookError
+from bookhook.handlers.alarms import record_key_refused
 from bookhook.pipeline import Outcome, Services, accept_webhook
 from bookhook.request import WebhookRequest
 from bookhook.services import build_services
@@ -86,6 +87,8 @@ def _accept(source_name: str) -> Response[str]:
     )
     outcome = _traced_accept(source, request, services)
     metrics.add_metric(name=f"Booking{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)
+    if outcome.failure_reason == "BizKitHubKeyRefused":
+        record_key_refused()
     if outcome.kind == "rejected":
         # The customer has paid but BizKitHub refused the slot: someone must act (alarm on BookingRejected).
         # The booking key is the payment's id, which names no person.
@@ -119,6 +122,8 @@ def _webhook_error(error: WebhookError) -> Response[str]:
         default_dimensions={"source": source, "reason": error.code},
     ):
         pass
+    if error.code == BizKitHubKeyRefused.code:
+        record_key_refused()
     upstream_code = getattr(error, "upstream_code", None)
     log = logger.warning if error.status < 500 else logger.error
     log(
