@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bookhook.delivery.booking import BookingDelivery
-from bookhook.errors import BookingRejected
+from bookhook.errors import BookingRejected, Unmappable
 from bookhook.request import WebhookRequest
 from bookhook.secrets import SecretStore
 from bookhook.settings import Settings
@@ -38,7 +38,12 @@ class Services:
 def accept_webhook(source: WebhookSource, request: WebhookRequest, services: Services) -> Outcome:
     secrets = services.secrets.current()
     source.authenticate(request, secrets.sender_secrets(source.name))
-    result = source.read_booking(request)
+    try:
+        result = source.read_booking(request)
+    except Unmappable as error:
+        # Authentic but unusable as it stands: kept (raw, with the reason) for a replay after the fix.
+        services.delivery.keep_unmappable(source.name, request.body, request.media_type, error)
+        raise
     if isinstance(result, Ignored):
         return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
     return _deliver(source, result, services)

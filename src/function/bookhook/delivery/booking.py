@@ -49,6 +49,7 @@ from bookhook.errors import (
     BookingInFlight,
     BookingRejected,
     ServiceUnavailable,
+    WebhookError,
 )
 from bookhook.sources import Booking
 
@@ -179,6 +180,17 @@ class BookingDelivery:
                 self._message(claim, booking, source, kind="deliver", failure=failure_of(unavailable))
             )
             return {"status": "queued", "failureReason": type(unavailable).__name__}
+
+    def keep_unmappable(
+        self, source: str, body: bytes, content_type: str | None, error: WebhookError
+    ) -> None:
+        """Keep a verified webhook that could not be mapped, raw, with the reason, for a replay once the
+        rules or metadata are fixed. Without a queue there is nowhere to keep it (the sender's 422 stands)."""
+        if self._queue is not None:
+            reason = {"reason": error.code, "field": error.field, "message": error.message}
+            self._queue.send(
+                QueuedBooking.unmappable(source=source, body=body, content_type=content_type, reason=reason)
+            )
 
     @staticmethod
     def _message(

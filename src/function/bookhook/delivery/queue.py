@@ -40,6 +40,9 @@ class QueuedBooking(BaseModel):
     # For webhooks that could not be mapped: the body exactly as received, and its content type.
     raw_body_base64: str | None = None
     content_type: str | None = None
+    # Set by the worker when it gives up; a message that comes back with it set was sent back on
+    # purpose (an SQS redrive), so its tries start again.
+    dead_lettered: bool = False
 
     @classmethod
     def unmappable(

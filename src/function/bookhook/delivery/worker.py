@@ -65,24 +65,24 @@ class DeliveryWorker:
     def process(self, message: QueuedBooking) -> tuple[str, str | None]:
         """Handle one message; returns what happened (a metric name suffix) and, when BizKitHub
         failed this try, why (the failure's type name)."""
-        if (
-            message.kind == "keep"
-            or message.booking_key is None
-            or message.identity is None
-            or message.event is None
-        ):
+        key, identity, wire_event = message.booking_key, message.identity, message.event
+        if message.kind == "keep" or key is None or identity is None or wire_event is None:
             self._dead_letter_queue.send(message)
             return "Kept", None
-        claim = claim_of(message.booking_key, message.identity)
+        if message.dead_lettered:  # redriven from the dead-letter queue by an operator: start afresh
+            message = message.model_copy(update={"attempts": 0, "dead_lettered": False})
+        claim = claim_of(key, identity)
         if self._already_delivered(claim):
             return "AlreadyDelivered", None
         tries = message.attempts + 1
         try:
-            event = CalendarEvent.model_validate(message.event)
-            event_id = self._add_event(event, bizkithub_idempotency_key(message.booking_key))
+            event = CalendarEvent.model_validate(wire_event)
+            event_id = self._add_event(event, bizkithub_idempotency_key(key))
         except BookingRejected as rejected:
             failure = failure_of(rejected) | {"attempts": tries}
-            self._dead_letter_queue.send(message.model_copy(update={"attempts": tries, "failure": failure}))
+            self._dead_letter_queue.send(
+                message.model_copy(update={"attempts": tries, "failure": failure, "dead_lettered": True})
+            )
             self._persistence.save_success(
                 claim,
                 {
@@ -96,7 +96,7 @@ class DeliveryWorker:
             failure = failure_of(unavailable) | {"attempts": tries}
             retried = message.model_copy(update={"attempts": tries, "failure": failure})
             if tries >= self._max_attempts:
-                self._dead_letter_queue.send(retried)
+                self._dead_letter_queue.send(retried.model_copy(update={"dead_lettered": True}))
                 self._persistence.save_success(claim, {"status": "dead_lettered"})
                 return "DeadLettered", failure["reason"]
             self._delivery_queue.send(
