@@ -42,7 +42,7 @@ def accept_webhook(source: WebhookSource, request: WebhookRequest, services: Ser
         result = source.read_booking(request)
     except Unmappable as error:
         # Authentic but unusable as it stands: kept (raw, with the reason) for a replay after the fix.
-        services.delivery.keep_unmappable(source.name, request.body, request.media_type, error)
+        services.delivery.keep_unmappable(source.name, request.body, request.headers, error)
         raise
     if isinstance(result, Ignored):
         return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -182,14 +182,14 @@ class BookingDelivery:
             return {"status": "queued", "failureReason": type(unavailable).__name__}
 
     def keep_unmappable(
-        self, source: str, body: bytes, content_type: str | None, error: WebhookError
+        self, source: str, body: bytes, headers: Mapping[str, str], error: WebhookError
     ) -> None:
         """Keep a verified webhook that could not be mapped, raw, with the reason, for a replay once the
         rules or metadata are fixed. Without a queue there is nowhere to keep it (the sender's 422 stands)."""
         if self._queue is not None:
             reason = {"reason": error.code, "field": error.field, "message": error.message}
             self._queue.send(
-                QueuedBooking.unmappable(source=source, body=body, content_type=content_type, reason=reason)
+                QueuedBooking.unmappable(source=source, body=body, headers=dict(headers), reason=reason)
             )
 
     @staticmethod

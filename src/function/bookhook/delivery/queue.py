@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 MAX_DELAY_SECONDS = 900  # SQS's limit for DelaySeconds
+REPLAY_HEADERS = frozenset({"content-type", "idempotency-key"})
 
 
 class QueuedBooking(BaseModel):
@@ -39,20 +40,23 @@ class QueuedBooking(BaseModel):
     failure: dict[str, Any] | None = None
     # For webhooks that could not be mapped: the body exactly as received, and its content type.
     raw_body_base64: str | None = None
-    content_type: str | None = None
     # Set by the worker when it gives up; a message that comes back with it set was sent back on
     # purpose (an SQS redrive), so its tries start again.
     dead_lettered: bool = False
 
+    # The request headers a replay needs to map the body as the sender meant it (never credentials).
+    headers: dict[str, str] | None = None
+
     @classmethod
     def unmappable(
-        cls, *, source: str, body: bytes, content_type: str | None, reason: dict[str, Any]
+        cls, *, source: str, body: bytes, headers: dict[str, str], reason: dict[str, Any]
     ) -> QueuedBooking:
+        kept = {name: value for name, value in headers.items() if name in REPLAY_HEADERS}
         return cls(
             kind="keep",
             source=source,
             raw_body_base64=base64.b64encode(body).decode("ascii"),
-            content_type=content_type,
+            headers=kept,
             failure=reason,
         )
 
