@@ -1,0 +1,149 @@
+"""Send dead-lettered bookings back for delivery: `python -m bookhook_dev.replay`.
+
+    PYTHONPATH=src/function:src .venv/bin/python -m bookhook_dev.replay \\
+        --dead-letter-queue-url URL --delivery-queue-url URL [--message-id ID] [--rules FILE]
+
+Each message in the DeadLetterQueue (or only `--message-id`) is handled by kind:
+- a booking the worker gave up on, or BizKitHub rejected: sent back to the DeliveryQueue with its
+  tries reset, so the worker delivers it (a booking already delivered is skipped by the worker);
+- a verified webhook that could not be mapped: its kept raw body is mapped again with the current
+  settings and rules (environment variables as the function has them, and `--rules`); if it maps
+  now, the booking goes to the DeliveryQueue; if not, the error is printed and it stays.
+A replayed message is deleted from the DeadLetterQueue only once the DeliveryQueue has it.
+Uses the AWS credentials and region of the environment (`AWS_PROFILE`, `AWS_REGION`, …).
+Plain re-delivery without re-mapping can also be done with SQS's redrive (README runbook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from bookhook.delivery.booking import claim_of
+from bookhook.delivery.queue import DeliveryQueue, QueuedBooking, parse_message
+from bookhook.errors import WebhookError
+from bookhook.request import WebhookRequest
+from bookhook.settings import Settings
+from bookhook.sources import Booking, Ignored, WebhookSource, stripe, typeform, zapier
+from bookhook.sources.typeform.rules import load_rules
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+def remapping_sources(settings: Settings, rules_file: Path | None = None) -> dict[str, WebhookSource]:
+    rules = load_rules(rules_file or settings.typeform_rules_path)
+    senders = (
+        zapier.source(settings),
+        typeform.source(rules),
+        stripe.source(stripe.config_from_settings(settings)),
+    )
+    return {source.name: source for source in senders}
+
+
+def replay(
+    sqs: SQSClient,
+    *,
+    dead_letter_queue_url: str,
+    delivery_queue_url: str,
+    sources: Mapping[str, WebhookSource],
+    message_id: str | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Returns how many messages went back to the DeliveryQueue."""
+    delivery = DeliveryQueue(delivery_queue_url, sqs)
+    replayed = 0
+    seen: set[str] = set()
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=dead_letter_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+        )
+        messages = [m for m in batch.get("Messages", []) if m["MessageId"] not in seen]
+        if not messages:
+            return replayed
+        for received in messages:
+            seen.add(received["MessageId"])
+            if message_id is not None and received["MessageId"] != message_id:
+                continue
+            again = _again(parse_message(received["Body"]), sources, received["MessageId"], out)
+            if again is None:
+                continue
+            delivery.send(again)
+            sqs.delete_message(QueueUrl=dead_letter_queue_url, ReceiptHandle=received["ReceiptHandle"])
+            replayed += 1
+            print(f"{received['MessageId']}: back on the delivery queue ({again.booking_key})", file=out)
+
+
+def _again(
+    message: QueuedBooking, sources: Mapping[str, WebhookSource], message_id: str, out: TextIO
+) -> QueuedBooking | None:
+    if message.event is not None and message.booking_key is not None:
+        return message.model_copy(
+            update={"kind": "deliver", "attempts": 0, "dead_lettered": False, "failure": None}
+        )
+    body = message.raw_body()
+    source = sources.get(message.source)
+    if body is None or source is None:
+        print(f"{message_id}: nothing to replay (source {message.source!r})", file=out)
+        return None
+    try:
+        result = source.read_booking(WebhookRequest(body=body, headers=message.headers or {}))
+    except WebhookError as error:
+        print(
+            f"{message_id}: still cannot be mapped: {error.status} {error.field or ''} {error.message}",
+            file=out,
+        )
+        return None
+    if isinstance(result, Ignored):
+        print(f"{message_id}: now ignored ({result.reason}); left in the dead-letter queue", file=out)
+        return None
+    return _deliver_message(message.source, result)
+
+
+def _deliver_message(source: str, booking: Booking) -> QueuedBooking:
+    claim = claim_of(booking.key, booking.identity())
+    return QueuedBooking(
+        kind="deliver",
+        source=source,
+        booking_key=claim["bookingKey"],
+        identity=claim["identity"],
+        event=booking.event.wire_event(),
+    )
+
+
+def main(argv: list[str] | None = None, *, sqs: Any = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bookhook_dev.replay", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--dead-letter-queue-url", default=os.environ.get("DEAD_LETTER_QUEUE_URL"))
+    parser.add_argument("--delivery-queue-url", default=os.environ.get("DELIVERY_QUEUE_URL"))
+    parser.add_argument("--message-id", help="replay only this message")
+    parser.add_argument("--rules", type=Path, help="Typeform rules file (default: the deployed one)")
+    args = parser.parse_args(argv)
+    if not args.dead_letter_queue_url or not args.delivery_queue_url:
+        parser.error("give --dead-letter-queue-url and --delivery-queue-url (stack outputs)")
+    # Re-mapping needs the function's settings; the secret and table are not used here.
+    environment = {"BOOKING_SECRET_ARN": "unused", "IDEMPOTENCY_TABLE_NAME": "unused", **os.environ}
+    sources = remapping_sources(Settings.from_environ(environment), args.rules)
+    if sqs is None:
+        import boto3
+
+        sqs = boto3.client("sqs")
+    count = replay(
+        sqs,
+        dead_letter_queue_url=args.dead_letter_queue_url,
+        delivery_queue_url=args.delivery_queue_url,
+        sources=sources,
+        message_id=args.message_id,
+        out=out,
+    )
+    print(f"{count} message(s) sent back for delivery", file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

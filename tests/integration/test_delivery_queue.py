@@ -1,0 +1,247 @@
+"""Deliver now, else queue: the webhook's 202, the worker, the dead-letter queue and replays."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from bookhook.handlers import delivery_worker
+from bookhook.handlers import webhook as webhook_module
+from bookhook.request import WebhookRequest
+from bookhook.services import build_worker
+from bookhook.settings import Settings
+from bookhook.sources import zapier
+from bookhook.sources.typeform import expected_signature
+from bookhook_dev import defaults, replay
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
+from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
+from bookhook_dev.typeform_samples import body_bytes, booking_response
+from tests.integration.conftest import Webhook, zapier_booking
+
+MAX_ATTEMPTS = 3
+
+
+@pytest.fixture
+def drain(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], None]]:
+    """The webhook with a delivery queue, and a function that runs the worker until the queue is empty."""
+    monkeypatch.setenv("DELIVERY_QUEUE_URL", aws.delivery_queue_url)
+    webhook_module.use_services(None)
+    settings = Settings.from_environ(
+        {
+            "BOOKING_SECRET_ARN": aws.secret_arn,
+            "IDEMPOTENCY_TABLE_NAME": aws.table_name,
+            "BIZKITHUB_BASE_URL": stand_in.base_url,
+            "DELIVERY_QUEUE_URL": aws.delivery_queue_url,
+            "DEAD_LETTER_QUEUE_URL": aws.dead_letter_queue_url,
+            "DELIVERY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+            "DELIVERY_BACKOFF_BASE_SECONDS": "0",
+            "DELIVERY_BACKOFF_CAP_SECONDS": "0",
+        }
+    )
+    delivery_worker.use_worker(build_worker(settings))
+    poller = SqsPoller(boto3.client("sqs"), aws.delivery_queue_url, delivery_worker.lambda_handler)
+
+    def run() -> None:
+        deadline = time.monotonic() + 30
+        while poller.poll_once() and time.monotonic() < deadline:
+            pass
+
+    yield run
+    delivery_worker.use_worker(None)
+
+
+def _messages(queue_url: str) -> list[dict[str, Any]]:
+    """Every message on the queue, left there (visible again) for whoever reads next."""
+    sqs = boto3.client("sqs")
+    received: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
+        "Messages", []
+    ):
+        received.extend(batch)
+    for message in received:
+        sqs.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+    return [json.loads(message["Body"]) for message in received]
+
+
+def _count(queue_url: str) -> int:
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
+def test_a_booking_bizkithub_cannot_take_is_queued_once_and_delivered_by_the_worker(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, drain: Callable[[], None]
+) -> None:
+    stand_in.script(Status(503, retry_after="30"))
+
+    first = webhook.post(zapier_booking())
+    again = webhook.post(zapier_booking())
+
+    assert (first.status, first.body) == (202, {"status": "queued"})
+    assert (again.status, again.body) == (202, {"status": "queued"})
+    assert _count(aws.delivery_queue_url) == 1  # not queued twice
+
+    drain()
+
+    [event_call] = [call for call in stand_in.calls if call.status == 200]
+    assert [call.status for call in stand_in.calls] == [503, 200]
+    # The same Idempotency-Key on every try, so BizKitHub could drop a repeat.
+    assert len({call.headers["idempotency-key"] for call in stand_in.calls}) == 1
+    later = webhook.post(zapier_booking())
+    assert (later.status, later.body) == (200, {"status": "duplicate", "eventId": event_call.event_id})
+    assert _count(aws.delivery_queue_url) == 0
+
+
+def test_when_the_queue_itself_fails_the_sender_gets_503_and_nothing_is_remembered(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DELIVERY_QUEUE_URL", aws.delivery_queue_url + "-missing")
+    webhook_module.use_services(None)
+    stand_in.script(Status(500))
+
+    failed = webhook.post(zapier_booking())
+    retried = webhook.post(zapier_booking())
+
+    assert failed.status == 503
+    assert failed.body["error"] == "service_unavailable"
+    assert retried.status == 200  # the claim was released, so the retry delivered
+
+
+def test_after_every_try_fails_the_booking_is_dead_lettered_with_the_reason(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, drain: Callable[[], None]
+) -> None:
+    stand_in.script(*[Status(503)] * (MAX_ATTEMPTS + 1))
+
+    assert webhook.post(zapier_booking()).status == 202
+    drain()
+
+    [dead] = _messages(aws.dead_letter_queue_url)
+    assert dead["kind"] == "deliver"
+    assert dead["attempts"] == MAX_ATTEMPTS
+    assert dead["failure"]["status"] == 503
+    assert dead["failure"]["reason"] == "BizKitHubUnavailable"
+    assert defaults.BIZKITHUB_API_KEY not in json.dumps(dead)
+    assert len(stand_in.calls) == MAX_ATTEMPTS
+    assert webhook.post(zapier_booking()).body == {"status": "dead_lettered"}
+
+
+def test_a_rejected_booking_is_kept_in_the_dead_letter_queue_and_refused_again_without_a_call(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, drain: Callable[[], None]
+) -> None:
+    stand_in.reject_titles_containing("CLASH")
+
+    first = webhook.post(zapier_booking(title="CLASH at ten"))
+    drain()
+    again = webhook.post(zapier_booking(title="CLASH at ten"))
+
+    assert (first.status, first.body["bizkithubError"]) == (422, "SLOT_BLOCKED")
+    assert (again.status, again.body["bizkithubError"]) == (422, "SLOT_BLOCKED")
+    assert len(stand_in.calls) == 1
+    [dead] = _messages(aws.dead_letter_queue_url)
+    assert (dead["event"]["title"], dead["failure"]["bizkithubError"]) == ("CLASH at ten", "SLOT_BLOCKED")
+
+
+def test_an_unmappable_webhook_is_kept_and_replayed_once_the_rules_are_fixed(
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    aws: LocalResources,
+    drain: Callable[[], None],
+    tmp_path: Path,
+) -> None:
+    body = body_bytes(booking_response(form_id="NewForm1"))
+    signature = expected_signature(defaults.TYPEFORM_SECRET, body)
+
+    reply = webhook.post(
+        body, path="/webhooks/typeform", token=None, headers={"typeform-signature": signature}
+    )
+    drain()
+
+    assert reply.status == 422
+    [kept] = _messages(aws.dead_letter_queue_url)
+    assert (kept["kind"], kept["source"], kept["failure"]["field"]) == (
+        "keep",
+        "typeform",
+        "form_response.form_id",
+    )
+    assert "typeform-signature" not in kept["headers"]
+
+    # When the operator adds rules for the form and replays
+    shipped = (Path(webhook_module.__file__).parents[2] / "typeform_rules.toml").read_text(encoding="utf-8")
+    rules = tmp_path / "rules.toml"
+    rules.write_text(shipped.replace("[forms.GymB00k1]", "[forms.NewForm1]"), encoding="utf-8")
+    out = io.StringIO()
+    arguments = [
+        "--dead-letter-queue-url",
+        aws.dead_letter_queue_url,
+        "--delivery-queue-url",
+        aws.delivery_queue_url,
+        "--rules",
+        str(rules),
+    ]
+    assert replay.main(arguments, sqs=boto3.client("sqs"), out=out) == 0
+    drain()
+
+    # Then the booking is delivered, and replaying again sends nothing
+    assert "1 message(s) sent back" in out.getvalue()
+    assert [event["title"] for event in stand_in.accepted_events] == ["Training: Jan Barášek"]
+    out = io.StringIO()
+    replay.main(arguments, sqs=boto3.client("sqs"), out=out)
+    assert "0 message(s) sent back" in out.getvalue()
+
+
+def test_replaying_an_already_delivered_booking_delivers_nothing(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, drain: Callable[[], None]
+) -> None:
+    stand_in.script(*[Status(503)] * MAX_ATTEMPTS)
+    webhook.post(zapier_booking())
+    drain()  # dead-lettered after MAX_ATTEMPTS tries
+    sqs = boto3.client("sqs")
+    assert (
+        replay.replay(
+            sqs,
+            dead_letter_queue_url=aws.dead_letter_queue_url,
+            delivery_queue_url=aws.delivery_queue_url,
+            sources={},
+        )
+        == 1
+    )
+    drain()  # now delivered
+    delivered = len(stand_in.accepted_events)
+
+    # An operator's SQS redrive of a stale copy of the same booking
+    sqs.send_message(
+        QueueUrl=aws.delivery_queue_url, MessageBody=json.dumps({**_deliver_copy(), "dead_lettered": True})
+    )
+    drain()
+
+    assert delivered == 1
+    assert len(stand_in.accepted_events) == 1
+
+
+def _deliver_copy() -> dict[str, Any]:
+    settings = Settings.from_environ({"BOOKING_SECRET_ARN": "x", "IDEMPOTENCY_TABLE_NAME": "t"})
+    request = WebhookRequest(
+        body=json.dumps(zapier_booking()).encode(), headers={"content-type": "application/json"}
+    )
+    booking = zapier.read_booking(request, settings)
+    return {
+        "kind": "deliver",
+        "source": "zapier",
+        "booking_key": booking.key,
+        "identity": booking.identity(),
+        "event": booking.event.wire_event(),
+        "attempts": 1,
+    }
