@@ -62,7 +62,7 @@ def drain(
 def _messages(queue_url: str) -> list[dict[str, Any]]:
     """Every message on the queue, left there (visible again) for whoever reads next."""
     sqs = boto3.client("sqs")
-    received: list[dict[str, Any]] = []
+    received: list[Any] = []
     while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
         "Messages", []
     ):
