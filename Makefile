@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 RUNTIME_PYTHON ?= $(or $(shell ls -1 $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1),\
 	$(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null))
 RUNTIME_VENV := .venv-py312
+SAM_VENV := .venv-sam
 
-.PHONY: run test lint typecheck template-check unit integration runtime-test clean
+.PHONY: run test lint typecheck template-check unit integration runtime-test build bench clean
 
 $(STAMP): pyproject.toml src/function/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,22 @@ typecheck: $(STAMP)
 template-check: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
+# `sam build` without Docker (it needs python3.12 on the PATH), then our step: drop what the
+# runtime provides, compile to hash-based bytecode with the runtime's Python.
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==1.170.0"
+	touch $@
+
+build: $(SAM_VENV)/.installed
+	@[ -n "$(RUNTIME_PYTHON)" ] || { echo "make build needs Python 3.12 (the runtime in template.yaml)"; exit 1; }
+	PATH="$(dir $(RUNTIME_PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+	PYTHONPATH=src $(RUNTIME_PYTHON) -m bookhook_dev.build_package .aws-sam/build
+
+bench: $(STAMP) $(RUNTIME_VENV)/.installed
+	PYTHONPATH=src/function:src $(BIN)/python -m bookhook_dev.bench --runtime-python $(RUNTIME_VENV)/bin/python
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
@@ -57,4 +74,4 @@ integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
 clean:
-	rm -rf $(VENV) $(RUNTIME_VENV) .mypy_cache .ruff_cache .pytest_cache .aws-sam
+	rm -rf $(VENV) $(RUNTIME_VENV) $(SAM_VENV) build bench-results.json .mypy_cache .ruff_cache .pytest_cache .aws-sam

@@ -1,0 +1,370 @@
+"""`make bench`: cold start, warm cost per request, memory and package size, each against a
+baseline measured in the same run. Prints a table and writes bench-results.json.
+
+- Cold start: a fresh interpreter imports the webhook handler and builds what its first request
+  builds (settings, clients, rules), in a Lambda-like environment with tracing on; the same for
+  the delivery worker; baseline: a fresh interpreter importing only boto3, pydantic and urllib3.
+  Median of `--runs` runs each.
+- The same cold start from a deployment package laid out as `sam build` leaves it (no bytecode;
+  the runtime cannot write any, so every cold start compiles) and after `build_package` (pruned,
+  hash-based bytecode), both run with the runtime's Python (`--runtime-python`). The package is
+  built for this machine's architecture (the arm64 one from `make build` cannot run here), with
+  boto3 and friends from the runtime Python's environment, as the Lambda runtime provides them.
+- Warm cost per request for each sender: the real handler called in-process with its sample event
+  (a new booking each time; AWS faked in-process by moto, BizKitHub the stand-in on loopback),
+  against a minimal handler that only parses JSON, checks an HMAC and POSTs the same body to the
+  same stand-in with a reused urllib3 pool. p50 and p99.
+- Peak RSS of the warm process after its requests, and the package's zipped size.
+This is a benchmark, not a test: `make test` runs it once on tiny counts so it cannot rot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import hashlib
+import hmac
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from bookhook_dev import defaults
+from bookhook_dev.template import TEMPLATE_PATH
+
+ROOT = TEMPLATE_PATH.parent
+FUNCTION_SOURCE = ROOT / "src" / "function"
+
+# Each prints the import time (what the budget is about), then the time to also build what the
+# first request builds (settings, AWS clients, rules): the whole cold start a sender waits for.
+_HANDLER_COLD = (
+    "import time; t = time.perf_counter()\n"
+    "from bookhook.handlers import webhook; i = time.perf_counter()\n"
+    "webhook.current_services(); print(i - t, time.perf_counter() - t)"
+)
+_WORKER_COLD = (
+    "import time; t = time.perf_counter()\n"
+    "from bookhook.handlers import delivery_worker; i = time.perf_counter()\n"
+    "delivery_worker.current_worker(); print(i - t, time.perf_counter() - t)"
+)
+_BASELINE_COLD = (
+    "import time; t = time.perf_counter()\n"
+    "import boto3, pydantic, urllib3\n"
+    "d = time.perf_counter() - t; print(d, d)"
+)
+
+
+def lambda_environment(pythonpath: list[Path]) -> dict[str, str]:
+    """What the function's environment looks like in Lambda (template values, tracing on)."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    return keep | {
+        "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath),
+        "PYTHONDONTWRITEBYTECODE": "1",  # Lambda's filesystem is read-only
+        "LAMBDA_TASK_ROOT": str(pythonpath[0]),
+        "AWS_LAMBDA_FUNCTION_NAME": "bookhook-bench",
+        "_X_AMZN_TRACE_ID": "Root=1-6744a0f0-3c1f6e2a5b7d8e9f0a1b2c3d;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": defaults.REGION,
+        "POWERTOOLS_SERVICE_NAME": "bookhook",
+        "POWERTOOLS_METRICS_NAMESPACE": "BookingWebhooks",
+        "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        "BOOKING_SECRET_ARN": f"arn:aws:secretsmanager:{defaults.REGION}:123456789012:secret:bench-AbCdEf",
+        "IDEMPOTENCY_TABLE_NAME": "bench-idempotency",
+        "DELIVERY_QUEUE_URL": f"https://sqs.{defaults.REGION}.amazonaws.com/123456789012/bench-delivery",
+        "DEAD_LETTER_QUEUE_URL": f"https://sqs.{defaults.REGION}.amazonaws.com/123456789012/bench-dead",
+    }
+
+
+def cold_start(python: str, code: str, pythonpath: list[Path], runs: int) -> tuple[float, float]:
+    """Median seconds (import; import and first-request set-up), each in a fresh interpreter."""
+    samples: list[tuple[float, float]] = []
+    for _ in range(runs):
+        result = subprocess.run(  # noqa: S603 - our own interpreter and code
+            [python, "-c", code],
+            env=lambda_environment(pythonpath),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"cold start failed:\n{result.stderr[-2000:]}")
+        imported, ready = result.stdout.strip().splitlines()[-1].split()
+        samples.append((float(imported), float(ready)))
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+
+
+def site_packages(python: str) -> Path:
+    out = subprocess.run(  # noqa: S603
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(out.stdout.strip())
+
+
+def build_packages(python: str, work: Path, *, with_dependencies: bool) -> tuple[Path, Path]:
+    """(as `sam build` leaves it, after our build step), for this machine's architecture."""
+    shutil.rmtree(work, ignore_errors=True)
+    plain = work / "sam-build" / "WebhookFunction"
+    plain.mkdir(parents=True)
+    if with_dependencies:
+        subprocess.run(  # noqa: S603
+            [python, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(plain),
+             "-r", str(FUNCTION_SOURCE / "requirements.txt")],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+    shutil.copytree(FUNCTION_SOURCE, plain, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    built = work / "built" / "WebhookFunction"
+    shutil.copytree(plain, built)
+    subprocess.run(  # noqa: S603 - the build step under the runtime's Python, as `make build` runs it
+        [python, "-m", "bookhook_dev.build_package", str(built.parent)],
+        env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
+        check=True,
+        capture_output=True,
+    )
+    return plain, built
+
+
+def zipped_size(package: Path) -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(package))
+    return buffer.tell()
+
+
+def warm(requests: int) -> dict[str, Any]:
+    """Run the warm measurement in a fresh process (so its peak RSS is its own)."""
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "bookhook_dev.bench", "--warm-child", str(requests)],
+        env=os.environ | {"PYTHONPATH": os.pathsep.join([str(FUNCTION_SOURCE), str(ROOT / "src")])},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"warm run failed:\n{result.stderr[-3000:]}")
+    parsed: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return parsed
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+    }
+
+
+def _warm_child(requests: int) -> None:
+    """In-process: the real handler per sender, and the minimal baseline handler."""
+    import logging
+    import resource
+
+    os.environ.update(
+        {
+            "POWERTOOLS_SERVICE_NAME": "bookhook",
+            "POWERTOOLS_METRICS_NAMESPACE": "BookingWebhooks",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": defaults.REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": "bookhook-bench",
+        }
+    )
+    logging.disable(logging.INFO)
+    import boto3
+    import urllib3
+    from moto import mock_aws
+
+    from bookhook.sources.stripe import signature_header
+    from bookhook.sources.typeform import expected_signature
+    from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
+    from bookhook_dev.lambda_emulation import LocalLambdaContext, provision
+
+    events = {path.name: json.loads(path.read_text()) for path in sorted((ROOT / "events").glob("*.json"))}
+    with mock_aws(), BizKitHubStandIn() as stand_in:
+        resources = provision(boto3.client("secretsmanager"), boto3.client("dynamodb"), boto3.client("sqs"))
+        os.environ.update(
+            BOOKING_SECRET_ARN=resources.secret_arn,
+            IDEMPOTENCY_TABLE_NAME=resources.table_name,
+            BIZKITHUB_BASE_URL=stand_in.base_url,
+            DELIVERY_QUEUE_URL=resources.delivery_queue_url,
+        )
+        from bookhook.handlers.webhook import lambda_handler
+
+        def fresh(name: str, n: int) -> dict[str, Any]:
+            """The sample with a new booking each time (so every request is a real delivery)."""
+            event = copy.deepcopy(events[name])
+            body = json.loads(event["body"])
+            if name.startswith("zapier"):
+                body["title"] = f"Bench {n}"
+                event["headers"]["idempotency-key"] = f"bench-{n}"
+                raw = json.dumps(body).encode()
+                event["headers"]["idempotency-key"] = f"bench-{n}"
+            elif name.startswith("typeform"):
+                body["form_response"]["token"] = f"bench{n:030d}"
+                raw = json.dumps(body).encode()
+                event["headers"]["typeform-signature"] = expected_signature(defaults.TYPEFORM_SECRET, raw)
+            else:
+                body["data"]["object"]["payment_intent"] = f"pi_bench{n}"
+                raw = json.dumps(body).encode()
+                event["headers"]["stripe-signature"] = signature_header(
+                    raw, defaults.STRIPE_SECRET, int(time.time())
+                )
+            event["body"], event["isBase64Encoded"] = raw.decode(), False
+            prepared: dict[str, Any] = event
+            return prepared
+
+        senders = {
+            "zapier": "zapier-json.json",
+            "typeform": "typeform-booking.json",
+            "stripe": "stripe-checkout-paid.json",
+        }
+        lambda_handler(
+            fresh(senders["zapier"], -1), LocalLambdaContext()
+        )  # the first request builds the services
+        results: dict[str, Any] = {}
+        for sender, sample in senders.items():
+            prepared = [fresh(sample, n) for n in range(requests)]
+            timings = []
+            for event in prepared:
+                start = time.perf_counter()
+                response = lambda_handler(event, LocalLambdaContext())
+                timings.append(time.perf_counter() - start)
+                if response["statusCode"] != 200:
+                    raise RuntimeError(f"{sender}: {response['statusCode']} {response['body']}")
+            results[sender] = _percentiles(timings)
+
+        pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=3, read=8))
+        url = f"{stand_in.base_url}/api/v1/calendar/add-event"
+        sample_event = stand_in.accepted_events[0]
+        secret = defaults.ZAPIER_TOKEN.encode()
+        timings = []
+        for n in range(requests):
+            body = json.dumps({"event": sample_event | {"title": f"Baseline {n}"}}).encode()
+            signature = base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest())
+            start = time.perf_counter()
+            json.loads(body)
+            hmac.compare_digest(signature, base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()))
+            response = pool.request(
+                "POST",
+                url,
+                body=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {defaults.BIZKITHUB_API_KEY}",
+                },
+            )
+            timings.append(time.perf_counter() - start)
+            if response.status != 200:
+                raise RuntimeError(f"baseline: {response.status}")
+        results["baseline"] = _percentiles(timings)
+        results["handler_requests"] = requests * len(senders) + 1
+        results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(results))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bookhook_dev.bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--runs", type=int, default=15, help="fresh interpreters per cold-start figure")
+    parser.add_argument("--requests", type=int, default=334, help="warm requests per sender")
+    parser.add_argument("--runtime-python", default=sys.executable, help="the Lambda runtime's Python (3.12)")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "bench")
+    parser.add_argument("--no-dependencies", action="store_true", help="tests: package our code only")
+    parser.add_argument("--warm-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.warm_child is not None:
+        _warm_child(args.warm_child)
+        return 0
+
+    dev_path = [FUNCTION_SOURCE, ROOT / "src", site_packages(sys.executable)]
+    baseline_cold, _ = cold_start(sys.executable, _BASELINE_COLD, dev_path, args.runs)
+    handler_import, handler_ready = cold_start(sys.executable, _HANDLER_COLD, dev_path, args.runs)
+    worker_import, worker_ready = cold_start(sys.executable, _WORKER_COLD, dev_path, args.runs)
+    cold = {
+        "baseline (import boto3, pydantic, urllib3)": baseline_cold,
+        "webhook handler import": handler_import,
+        "webhook handler import + first-request set-up": handler_ready,
+        "delivery worker import": worker_import,
+        "delivery worker import + first-request set-up": worker_ready,
+    }
+    plain, built = build_packages(
+        args.runtime_python, args.work_dir, with_dependencies=not args.no_dependencies
+    )
+    runtime_libs = site_packages(args.runtime_python)  # boto3 & co, as the Lambda runtime provides them
+    package = {
+        name: cold_start(args.runtime_python, _HANDLER_COLD, [path, runtime_libs], args.runs)[1]
+        for name, path in (("as sam build leaves it", plain), ("after make build", built))
+    }
+    warm_results = warm(args.requests)
+    results = {
+        "cold_start_seconds": cold,
+        "cold_start_ratio_handler_to_baseline": handler_import / baseline_cold,
+        "cold_start_ratio_handler_with_setup_to_baseline": handler_ready / baseline_cold,
+        "cold_start_ratio_worker_to_baseline": worker_import / baseline_cold,
+        "package_cold_start_seconds": package,
+        "package_speedup": package["as sam build leaves it"] / package["after make build"],
+        "package_zipped_bytes": zipped_size(built),
+        "warm": warm_results,
+        "warm_p50_ratio_to_baseline": {
+            sender: warm_results[sender]["p50_ms"] / warm_results["baseline"]["p50_ms"]
+            for sender in ("zapier", "typeform", "stripe")
+        },
+        "runs": args.runs,
+        "requests_per_sender": args.requests,
+        "python": sys.version.split()[0],
+        "runtime_python": args.runtime_python,
+    }
+    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(_table(results))
+    print(f"\nwritten to {args.output}")
+    return 0
+
+
+def _table(results: dict[str, Any]) -> str:
+    rows: list[tuple[str, str]] = []
+    for name, seconds in results["cold_start_seconds"].items():
+        rows.append((f"cold start, {name}", f"{seconds * 1000:.0f} ms"))
+    for label, key in (
+        ("  ratio handler import / baseline (budget <= 1.3)", "cold_start_ratio_handler_to_baseline"),
+        ("  ratio handler import + set-up / baseline", "cold_start_ratio_handler_with_setup_to_baseline"),
+        ("  ratio worker import / baseline", "cold_start_ratio_worker_to_baseline"),
+    ):
+        rows.append((label, f"{results[key]:.2f}"))
+    for name, seconds in results["package_cold_start_seconds"].items():
+        rows.append((f"cold start from the package, {name}", f"{seconds * 1000:.0f} ms"))
+    rows.append(("  speed-up of make build (budget >= 2)", f"{results['package_speedup']:.2f}"))
+    for sender in ("zapier", "typeform", "stripe", "baseline"):
+        figures = results["warm"][sender]
+        rows.append((f"warm {sender} p50 / p99", f"{figures['p50_ms']:.2f} / {figures['p99_ms']:.2f} ms"))
+    for sender, ratio in results["warm_p50_ratio_to_baseline"].items():
+        rows.append((f"  warm p50 ratio {sender} / baseline (budget <= 1.5)", f"{ratio:.2f}"))
+    warm = results["warm"]
+    rows.append((f"peak RSS after {warm['handler_requests']} requests", f"{warm['peak_rss_mb']:.0f} MB"))
+    rows.append(("deployment package, zipped", f"{results['package_zipped_bytes'] / 1e6:.1f} MB"))
+    return "\n".join(
+        [f"{'measure':58} {'value':>16}", "-" * 75] + [f"{label:58} {value:>16}" for label, value in rows]
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""The benchmark's code paths, once, on tiny counts: a benchmark that rots is worse than none.
+Nothing here is timed or compared against a budget (that is `make bench`'s job)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bookhook_dev import bench
+
+
+def test_the_benchmark_runs_end_to_end_on_tiny_counts(tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+
+    code = bench.main(
+        [
+            "--runs", "1",
+            "--requests", "2",
+            "--no-dependencies",  # package our code only; dependencies come from this environment
+            "--runtime-python", sys.executable,
+            "--output", str(output),
+            "--work-dir", str(tmp_path / "work"),
+        ]
+    )  # fmt: skip
+
+    assert code == 0
+    results = json.loads(output.read_text())
+    assert set(results["cold_start_seconds"]) == {
+        "baseline (import boto3, pydantic, urllib3)",
+        "webhook handler import",
+        "webhook handler import + first-request set-up",
+        "delivery worker import",
+        "delivery worker import + first-request set-up",
+    }
+    assert all(seconds > 0 for seconds in results["cold_start_seconds"].values())
+    assert set(results["warm"]) >= {"zapier", "typeform", "stripe", "baseline", "peak_rss_mb"}
+    assert results["warm"]["handler_requests"] == 7
+    assert results["package_zipped_bytes"] > 0
+    # The built package holds hash-based bytecode for our modules, the plain one none.
+    built = tmp_path / "work" / "built" / "WebhookFunction" / "bookhook" / "__pycache__"
+    [first, *_] = sorted(built.glob("*.pyc"))
+    # PEP 552 flags: 0b01 = hash-based, source not checked (valid inside Lambda's zip)
+    assert int.from_bytes(first.read_bytes()[4:8], "little") == 0b01
+    assert not (tmp_path / "work" / "sam-build" / "WebhookFunction" / "bookhook" / "__pycache__").exists()
