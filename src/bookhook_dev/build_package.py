@@ -59,7 +59,8 @@ def size_bytes(package: Path) -> int:
 
 def main(argv: list[str]) -> int:
     build_dir = Path(argv[0]) if argv else Path(".aws-sam/build")
-    functions = [d for d in sorted(build_dir.iterdir()) if (d / "bookhook").is_dir()] if build_dir.is_dir() else []
+    candidates = sorted(build_dir.iterdir()) if build_dir.is_dir() else []
+    functions = [directory for directory in candidates if (directory / "bookhook").is_dir()]
     if not functions:
         print(f"no function packages under {build_dir}: run `sam build` first", file=sys.stderr)
         return 1

@@ -34,7 +34,14 @@ def test_the_benchmark_runs_end_to_end_on_tiny_counts(tmp_path: Path) -> None:
         "delivery worker import + first-request set-up",
     }
     assert all(seconds > 0 for seconds in results["cold_start_seconds"].values())
-    assert set(results["warm"]) >= {"zapier", "typeform", "stripe", "baseline", "peak_rss_mb", "handler_rss_mb"}
+    assert set(results["warm"]) >= {
+        "zapier",
+        "typeform",
+        "stripe",
+        "baseline",
+        "peak_rss_mb",
+        "handler_rss_mb",
+    }
     assert results["warm"]["handler_requests"] == 7
     assert results["package_zipped_bytes"] > 0
     # The built package holds hash-based bytecode for our modules, the plain one none.

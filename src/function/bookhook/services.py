@@ -22,8 +22,6 @@ from bookhook.delivery.worker import DeliveryWorker
 from bookhook.pipeline import Services
 from bookhook.secrets import SecretStore
 from bookhook.settings import Settings, SettingsError
-from bookhook.sources import stripe, typeform, zapier
-from bookhook.sources.typeform.rules import load_rules
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -91,6 +89,10 @@ def build_services(
         in_flight_wait_seconds=settings.in_flight_wait_seconds,
         queue=queue,
     )
+    # Imported here, not at the top: the delivery worker shares this module but maps no webhooks.
+    from bookhook.sources import stripe, typeform, zapier
+    from bookhook.sources.typeform.rules import load_rules
+
     # Rules are validated here, at start-up: a broken rules file stops the function with a message
     # naming the form and the key rather than failing bookings one by one.
     rules = load_rules(settings.typeform_rules_path)
