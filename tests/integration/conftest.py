@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,23 @@ from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
 from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, http_api_event, provision
 
 
+def _atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies a conditional write atomically; moto, called from several threads in one
+    process, checks and writes without a lock, so two concurrent claims of one booking key could
+    both succeed. One lock around moto's writes restores DynamoDB's guarantee for these tests."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(*args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
     for name, value in {
@@ -31,6 +49,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    _atomic_conditional_writes(monkeypatch)
     with mock_aws():
         yield provision(boto3.client("secretsmanager"), boto3.client("dynamodb"), boto3.client("sqs"))
 
