@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from bookhook.calendar.event import CalendarEvent
+from pydantic import BaseModel, ValidationError
+
+from bookhook.calendar.event import CalendarEvent, first_error
+from bookhook.errors import MalformedRequest, UnsupportedContentType
 from bookhook.request import WebhookRequest
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -49,3 +55,15 @@ class WebhookSource:
     # True where the sender cannot act on a refusal (a customer has already paid): BizKitHub's
     # rejection is then answered 200 "rejected", recorded and alarmed on, instead of a 422.
     acknowledge_rejections: bool = False
+
+
+def parse_json_body(request: WebhookRequest, model: type[ModelT], *, sender: str, what: str) -> ModelT:
+    """The body of a sender that posts JSON only, as `model`: 415 for another content type (a
+    missing one is read as JSON), 400 naming the first field that does not fit."""
+    if request.media_type not in (None, "application/json"):
+        raise UnsupportedContentType(f"{sender} webhooks are application/json", field="Content-Type")
+    try:
+        return model.model_validate_json(request.body)
+    except ValidationError as error:
+        path, message = first_error(error)
+        raise MalformedRequest(f"not a {what}: {path}: {message}", field=path or None) from None

@@ -35,16 +35,16 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bookhook.calendar.event import first_error
-from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable, UnsupportedContentType
+from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable
 from bookhook.request import WebhookRequest
 from bookhook.settings import Settings, SettingsError
-from bookhook.sources import Booking, Ignored, WebhookSource
+from bookhook.sources import Booking, Ignored, ModelT, WebhookSource, parse_json_body
 from bookhook.sources.flat_booking import FlatBooking, flat_event
 
 NAME = "stripe"
@@ -57,7 +57,6 @@ _NEVER_BOOK = {
     "checkout.session.async_payment_failed": "the payment failed",
     "checkout.session.expired": "the session expired unpaid",
 }
-ModelT = TypeVar("ModelT", bound=BaseModel)
 BOOKING_METADATA_KEYS = frozenset(f.alias for f in FlatBooking.model_fields.values() if f.alias)
 
 
@@ -180,7 +179,7 @@ class PaymentIntent(BaseModel):
 
 
 def read_booking(request: WebhookRequest, config: StripeConfig) -> Booking | Ignored:
-    event = _parse(request, StripeEvent)
+    event = parse_json_body(request, StripeEvent, sender="Stripe", what="Stripe event")
     if event.type in _NEVER_BOOK:
         return Ignored(reason=f"{event.type}: {_NEVER_BOOK[event.type]}, nothing to book")
     if event.type not in config.booking_events:
@@ -271,16 +270,6 @@ def _booking(
     key = f"{NAME}:{payment_id}"
     # Every notification of one payment is the same booking, whatever details each carries.
     return Booking(key=key, event=event, fingerprint=key)
-
-
-def _parse(request: WebhookRequest, model: type[StripeEvent]) -> StripeEvent:
-    if request.media_type not in (None, "application/json"):
-        raise UnsupportedContentType("Stripe webhooks are application/json", field="Content-Type")
-    try:
-        return model.model_validate_json(request.body)
-    except ValidationError as error:
-        path, message = first_error(error)
-        raise MalformedRequest(f"not a Stripe event: {path}: {message}", field=path or None) from None
 
 
 def _model(data: dict[str, Any], model: type[ModelT]) -> ModelT:

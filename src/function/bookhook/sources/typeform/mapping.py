@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bookhook.calendar.event import CalendarEvent, first_error
-from bookhook.errors import MalformedRequest, Unmappable, UnsupportedContentType
+from bookhook.errors import MalformedRequest, Unmappable
 from bookhook.request import WebhookRequest
-from bookhook.sources import Booking, Ignored
+from bookhook.sources import Booking, Ignored, parse_json_body
 from bookhook.sources.typeform.payload import Answer, FormResponse, TypeformWebhook
 from bookhook.sources.typeform.rules import AnswerTemplate, BookingRules, FormRules
 from bookhook.timeparse import localize, parse_duration
@@ -29,7 +29,7 @@ _CLOCK_TIME = re.compile(
 
 
 def read_booking(request: WebhookRequest, rules: BookingRules) -> Booking | Ignored:
-    webhook = _parse(request)
+    webhook = parse_json_body(request, TypeformWebhook, sender="Typeform", what="Typeform webhook")
     if webhook.event_type != "form_response":
         return Ignored(reason=f"event_type {webhook.event_type!r} is not a form response")
     response = webhook.form_response
@@ -43,16 +43,6 @@ def read_booking(request: WebhookRequest, rules: BookingRules) -> Booking | Igno
         )
     event = map_response(response, form)
     return Booking(key=f"{NAME}:{response.form_id}:{response.token}", event=event)
-
-
-def _parse(request: WebhookRequest) -> TypeformWebhook:
-    if request.media_type not in (None, "application/json"):
-        raise UnsupportedContentType("Typeform webhooks are application/json", field="Content-Type")
-    try:
-        return TypeformWebhook.model_validate_json(request.body)
-    except ValidationError as error:
-        path, message = first_error(error)
-        raise MalformedRequest(f"not a Typeform webhook: {path}: {message}", field=path or None) from None
 
 
 class Answers(Mapping[str, str]):
