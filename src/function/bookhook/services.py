@@ -7,7 +7,9 @@ Every adapter takes its client from here, so tests and the local runner pass the
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import boto3
 import urllib3
@@ -35,6 +37,34 @@ _botocore_logger.setLevel(max(_botocore_logger.level, logging.INFO))
 
 # AWS calls sit on the request path: fail fast and let the sender retry rather than hang.
 _AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+
+BuiltT = TypeVar("BuiltT")
+
+
+class BuiltOnFirstUse(Generic[BuiltT]):
+    """What a handler builds once and keeps for the container's life (one pool, one secret cache).
+
+    Built on the first request rather than at import, so a build that fails (a missing secret, a
+    broken rules file) is tried again by the next request; tests and the local runner install their
+    own with `use`.
+    """
+
+    def __init__(self, build: Callable[[], BuiltT]) -> None:
+        self._build = build
+        self._built: BuiltT | None = None
+        # Lambda runs one request at a time per container; the local runner serves several threads.
+        self._lock = threading.Lock()
+
+    def get(self) -> BuiltT:
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
+
+    def use(self, built: BuiltT | None) -> None:
+        """Install a prebuilt one; None builds afresh (from the environment) on the next use."""
+        with self._lock:
+            self._built = built
 
 
 def _clients(

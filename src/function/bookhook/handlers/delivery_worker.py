@@ -6,7 +6,6 @@ unreachable) is reported back to SQS, which offers it again; the others are done
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -19,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bookhook.delivery.queue import parse_message
 from bookhook.delivery.worker import DeliveryWorker
 from bookhook.handlers.alarms import record_key_refused
-from bookhook.services import build_worker
+from bookhook.services import BuiltOnFirstUse, build_worker
 from bookhook.settings import Settings
 
 logger = Logger()
@@ -27,22 +26,16 @@ tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
-_worker: DeliveryWorker | None = None
-_worker_lock = threading.Lock()
+_worker = BuiltOnFirstUse(lambda: build_worker(Settings.from_environ()))
 
 
 def current_worker() -> DeliveryWorker:
-    global _worker
-    with _worker_lock:
-        if _worker is None:
-            _worker = build_worker(Settings.from_environ())
-        return _worker
+    return _worker.get()
 
 
 def use_worker(worker: DeliveryWorker | None) -> None:
     """Install a prebuilt worker (tests, the local runner); None rebuilds from the environment."""
-    global _worker
-    _worker = worker
+    _worker.use(worker)
 
 
 @tracer.capture_method(capture_response=False)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -22,7 +21,7 @@ from bookhook.errors import BizKitHubKeyRefused, WebhookError
 from bookhook.handlers.alarms import record_key_refused
 from bookhook.pipeline import Outcome, Services, accept_webhook
 from bookhook.request import WebhookRequest
-from bookhook.services import build_services
+from bookhook.services import BuiltOnFirstUse, build_services
 from bookhook.settings import Settings
 from bookhook.sources import WebhookSource
 
@@ -33,24 +32,16 @@ tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
 app = APIGatewayHttpResolver()
 
-_services: Services | None = None
-# Lambda runs one request at a time per container; the local runner serves several threads.
-_services_lock = threading.Lock()
+_services = BuiltOnFirstUse(lambda: build_services(Settings.from_environ()))
 
 
 def current_services() -> Services:
-    """Built on first use and kept for the container's life (one pool, one secret cache)."""
-    global _services
-    with _services_lock:
-        if _services is None:
-            _services = build_services(Settings.from_environ())
-        return _services
+    return _services.get()
 
 
 def use_services(services: Services | None) -> None:
     """Install prebuilt services (tests, the local runner); None rebuilds from the environment."""
-    global _services
-    _services = services
+    _services.use(services)
 
 
 @app.post("/webhooks/zapier")
