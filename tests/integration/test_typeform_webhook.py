@@ -19,6 +19,7 @@ from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
 from bookhook_dev.lambda_emulation import LocalResources
 from bookhook_dev.typeform_samples import answers_with, body_bytes, booking_response
 from tests.integration.conftest import Reply, Webhook
+from tests.typeform_expected import SAMPLE_ADD_EVENT_BODY
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -47,22 +48,7 @@ def test_signed_sample_reaches_bizkithub_as_the_rules_describe(
     assert reply.status == 200, reply.body
     [call] = stand_in.calls
     assert reply.body["eventId"] == call.event_id
-    assert call.body == {
-        "event": {
-            "calendarId": defaults.CALENDAR_ID,
-            "startTime": "2026-12-03T09:30:00.000Z",  # 10:30 in Prague (CET, UTC+1)
-            "endTime": "2026-12-03T11:00:00.000Z",
-            "title": "Training: Jan Barášek",
-            "description": "Booked through Typeform at branch Vinohrady.",
-            "agenda": "– Goals: Strength, Mobility\n– Level: Intermediate",
-            "notifyBefore": "1h 30m",
-            "blockingTo": "2026-12-03T11:00:00.000Z",
-            "locationTitle": "GymRoom Vinohrady",
-            "isBlocking": True,
-            "attendees": [{"name": "Jan Barášek", "email": "jan@barasek.com", "phone": "+420 777123456"}],
-            "type": "training",
-        }
-    }
+    assert call.body == SAMPLE_ADD_EVENT_BODY
 
 
 @pytest.mark.parametrize(

@@ -13,29 +13,12 @@ import pytest
 from bookhook.settings import FUNCTION_ROOT
 from bookhook_dev import typeform_check
 from bookhook_dev.typeform_samples import answers_with, body_bytes, booking_response
+from tests.typeform_expected import SAMPLE_ADD_EVENT_BODY, SAMPLE_BOOKING_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 TYPEFORM_EVENTS = sorted(EVENTS.glob("typeform-*.json"))
 SHIPPED_RULES = FUNCTION_ROOT / "typeform_rules.toml"
-
-EXPECTED_BODY = {
-    "event": {
-        "calendarId": "2WRp6X5rSqQa321EjHB2mxZz74u74H84",
-        "startTime": "2026-12-03T09:30:00.000Z",
-        "endTime": "2026-12-03T11:00:00.000Z",
-        "title": "Training: Jan Barášek",
-        "description": "Booked through Typeform at branch Vinohrady.",
-        "agenda": "– Goals: Strength, Mobility\n– Level: Intermediate",
-        "notifyBefore": "1h 30m",
-        "blockingTo": "2026-12-03T11:00:00.000Z",
-        "locationTitle": "GymRoom Vinohrady",
-        "isBlocking": True,
-        "attendees": [{"name": "Jan Barášek", "email": "jan@barasek.com", "phone": "+420 777123456"}],
-        "type": "training",
-    }
-}
-KEY = "typeform:GymB00k1:a3a12ec67a1365927098a606107fac15"
 
 
 def run(*argv: str | Path) -> tuple[int, str]:
@@ -79,15 +62,15 @@ def test_each_sample_event_prints_the_add_event_body(event_file: Path) -> None:
     status, output = run(event_file)
 
     assert status == 0
-    assert f"{event_file}: booking key {KEY}; add-event body:" in output
-    assert printed_bodies(output) == [EXPECTED_BODY]
+    assert f"{event_file}: booking key {SAMPLE_BOOKING_KEY}; add-event body:" in output
+    assert printed_bodies(output) == [SAMPLE_ADD_EVENT_BODY]
 
 
 def test_all_sample_events_at_once() -> None:
     status, output = run("--rules", SHIPPED_RULES, *TYPEFORM_EVENTS)
 
     assert status == 0
-    assert printed_bodies(output) == [EXPECTED_BODY] * len(TYPEFORM_EVENTS)
+    assert printed_bodies(output) == [SAMPLE_ADD_EVENT_BODY] * len(TYPEFORM_EVENTS)
     assert "Jan Barášek" in output  # printed as UTF-8, not \\u escapes
 
 
@@ -96,7 +79,7 @@ def test_raw_typeform_body_file(tmp_path: Path) -> None:
 
     status, output = run(path)
     assert status == 0
-    assert printed_bodies(output) == [EXPECTED_BODY]
+    assert printed_bodies(output) == [SAMPLE_ADD_EVENT_BODY]
 
 
 def test_raw_and_api_gateway_files_give_the_same_body(tmp_path: Path) -> None:
@@ -169,7 +152,7 @@ def test_one_bad_payload_fails_the_run_but_the_others_are_still_printed(tmp_path
 
     status, output = run(EVENTS / "typeform-booking.json", bad)
     assert status == 1
-    assert printed_bodies(output) == [EXPECTED_BODY]
+    assert printed_bodies(output) == [SAMPLE_ADD_EVENT_BODY]
     assert f"{bad}: 422 unmappable (field booking_date): " in output
 
 

@@ -14,6 +14,7 @@ from bookhook.sources.typeform import source
 from bookhook.sources.typeform.mapping import read_booking
 from bookhook.sources.typeform.rules import BookingRules, load_rules, parse_rules
 from bookhook_dev.typeform_samples import FORM_ID, answers_with, body_bytes, booking_response
+from tests.typeform_expected import SAMPLE_ADD_EVENT_BODY, SAMPLE_BOOKING_KEY
 
 CALENDAR_ID = "2WRp6X5rSqQa321EjHB2mxZz74u74H84"
 SHIPPED_RULES = load_rules(FUNCTION_ROOT / "typeform_rules.toml")
@@ -88,23 +89,8 @@ def with_answer(document: dict[str, Any], ref: str, answer_type: str, value: Any
 def test_sample_maps_to_exactly_the_shipped_event() -> None:
     booking = book(booking_response(), SHIPPED_RULES)
 
-    assert booking.key == "typeform:GymB00k1:a3a12ec67a1365927098a606107fac15"
-    assert booking.event.request_body() == {
-        "event": {
-            "calendarId": CALENDAR_ID,
-            "startTime": "2026-12-03T09:30:00.000Z",
-            "endTime": "2026-12-03T11:00:00.000Z",
-            "title": "Training: Jan Barášek",
-            "description": "Booked through Typeform at branch Vinohrady.",
-            "agenda": "– Goals: Strength, Mobility\n– Level: Intermediate",
-            "notifyBefore": "1h 30m",
-            "blockingTo": "2026-12-03T11:00:00.000Z",
-            "locationTitle": "GymRoom Vinohrady",
-            "isBlocking": True,
-            "attendees": [{"name": "Jan Barášek", "email": "jan@barasek.com", "phone": "+420 777123456"}],
-            "type": "training",
-        }
-    }
+    assert booking.key == SAMPLE_BOOKING_KEY
+    assert booking.event.request_body() == SAMPLE_ADD_EVENT_BODY
 
 
 def test_source_binds_the_rules() -> None:
@@ -113,7 +99,7 @@ def test_source_binds_the_rules() -> None:
 
     assert webhook_source.name == "typeform"
     assert isinstance(result, Booking)
-    assert result.key == "typeform:GymB00k1:a3a12ec67a1365927098a606107fac15"
+    assert result.key == SAMPLE_BOOKING_KEY
 
 
 def test_booking_key_is_form_and_token() -> None:
