@@ -3,7 +3,8 @@
 BizKitHub is not reachable from build machines, so local runs and integration tests talk to
 this server instead. It enforces the documented contract (see the project's reference notes)
 strictly, so a client that passes here sends only what the real API documents, and it can be
-scripted to misbehave (error statuses, slowness, dropped connections) one request at a time.
+scripted to misbehave (error statuses, slowness, dropped connections, arbitrary bytes, answers
+dripped a byte at a time, endless bodies) one request at a time.
 
 Standard library only: it must never add dependencies to whatever imports it.
 """
@@ -24,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from types import TracebackType
@@ -33,9 +35,13 @@ from urllib.parse import parse_qs, urlsplit
 __all__ = [
     "ADD_EVENT_PATH",
     "CALLS_PATH",
+    "KEY_NOT_FOUND",
     "BizKitHubStandIn",
+    "Drip",
     "Drop",
     "Fault",
+    "Huge",
+    "Raw",
     "ReceivedCall",
     "Slow",
     "Status",
@@ -45,6 +51,8 @@ ADD_EVENT_PATH = "/api/v1/calendar/add-event"
 CALLS_PATH = "/__stand-in/calls"
 _CONTROL_PREFIX = "/__stand-in/"
 _MAX_BODY_BYTES = 1 << 20
+# BizKitHub's documented code for a missing key or one that resolves to no live registration.
+KEY_NOT_FOUND = "PUBLIC_API_KEY_DOES_NOT_EXIST"
 
 # Python's \d and $ accept Unicode digits and a trailing newline; the contract means neither,
 # so every pattern spells out [0-9] and is applied with fullmatch.
@@ -91,7 +99,70 @@ class Drop:
     """Read the request, then close the connection without answering."""
 
 
-Fault: TypeAlias = Status | Slow | Drop
+def _check_status_line(status: int) -> None:
+    # http.client reads any three-digit status; what a client makes of it is what these faults test.
+    if not 100 <= status <= 999:
+        raise ValueError(f"the status must be three digits (100-999), got {status}")
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Answer exactly these bytes: the status line, `headers` as given, then `body`.
+
+    Content-Length is added unless `headers` frame the body themselves or the status carries no body
+    (1xx, 204, 304); in those cases, or when a bodiless status is given body bytes anyway, the
+    connection is closed after the answer (its framing cannot be trusted).
+    """
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_status_line(self.status)
+
+
+_DRIP_BODY = b'{"eventId": "dripdripdripdripdripdripdripdrip"}'
+
+
+@dataclass(frozen=True)
+class Drip:
+    """Answer with an honest Content-Length, then the body one byte every `seconds_per_byte`
+    (each wait well under any read timeout, so only a deadline on the whole call ends it).
+    `drip_headers` drips the status line and headers the same way."""
+
+    status: int = 200
+    body: bytes = _DRIP_BODY
+    seconds_per_byte: float = 0.5
+    drip_headers: bool = False
+
+    def __post_init__(self) -> None:
+        _check_status_line(self.status)
+        if self.seconds_per_byte < 0:
+            raise ValueError("Drip.seconds_per_byte must not be negative")
+
+
+_HUGE_PREFIX = b'{"eventId": "hugehugehugehugehugehugehugehuge"}'
+_HUGE_CHUNK = b" " * (64 * 1024)
+
+
+@dataclass(frozen=True)
+class Huge:
+    """Answer a body of `size_bytes` (Content-Length given), streamed in 64 KiB chunks and never held
+    whole: a JSON object with an eventId, padded with whitespace, so only a client that reads it
+    all can find the id."""
+
+    status: int = 200
+    size_bytes: int = 50 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        _check_status_line(self.status)
+        if self.size_bytes < len(_HUGE_PREFIX):
+            raise ValueError(f"Huge.size_bytes must be at least {len(_HUGE_PREFIX)}")
+
+
+Fault: TypeAlias = Status | Slow | Drop | Raw | Drip | Huge
+_Streamed: TypeAlias = Raw | Drip | Huge
 
 
 # --- records -----------------------------------------------------------------------------
@@ -110,7 +181,8 @@ class ReceivedCall:
     body: Any
     status: int
     event_id: str | None
-    fault: str | None = None  # "status", "slow" or "drop" when a scripted or chaos fault shaped the answer
+    # "status", "slow", "drop", "raw", "drip" or "huge" when a scripted or chaos fault shaped the answer
+    fault: str | None = None
 
     def public_view(self) -> dict[str, Any]:
         """The call as served by the control endpoint: everything except the key."""
@@ -133,6 +205,7 @@ class _Answer:
     headers: tuple[tuple[str, str], ...] = ()
     event_id: str | None = None
     fault: str | None = None
+    streamed: _Streamed | None = None  # written by the fault itself, bytes as they come
 
 
 _DROPPED = _Answer(status=0)
@@ -142,8 +215,8 @@ def _error(status: int, code: str, message: str, **extra: str) -> _Answer:
     return _Answer(status, {"state": "error", "error": {"code": code, **extra, "message": message}})
 
 
-def _unauthorized(message: str) -> _Answer:
-    return _error(401, "UNAUTHORIZED", message)
+def _key_refused(status: int, message: str) -> _Answer:
+    return _error(status, KEY_NOT_FOUND, message)
 
 
 _DEFAULT_FAULT_CODES = {
@@ -172,7 +245,8 @@ def _fault_answer(fault: Status) -> _Answer:
 class _Credentials:
     mode: str | None
     key: str | None
-    problem: _Answer | None = None  # set when the auth parts themselves are unusable
+    problem: _Answer | None = None  # set when the auth parts contradict each other
+    no_key: str | None = None  # why no usable key was given (answered as a key refusal)
 
 
 @dataclass(frozen=True)
@@ -199,7 +273,7 @@ def _read_credentials(query: str, authorization: str | None) -> _Credentials:
     if authorization is not None:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return _Credentials(None, None, _unauthorized("Authorization must be 'Bearer <API key>'"))
+            return _Credentials(None, None, no_key="Authorization must be 'Bearer <API key>'")
         bearer = token.strip()
     if query_keys:
         # With both forms present the key still travelled in the URL, which is what matters.
@@ -209,7 +283,7 @@ def _read_credentials(query: str, authorization: str | None) -> _Credentials:
         return _Credentials("query", key)
     if bearer is not None:
         return _Credentials("bearer", bearer)
-    return _Credentials(None, None, _unauthorized("missing API key"))
+    return _Credentials(None, None, no_key="missing API key")
 
 
 def _visible_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -267,14 +341,19 @@ class _Invalid(Exception):
 _FieldCheck = Callable[[Any, str], None]
 
 
-def _check_auth(credentials: _Credentials, accepted_keys: frozenset[str] | None) -> _Answer | None:
+def _check_auth(
+    credentials: _Credentials, accepted_keys: frozenset[str] | None, refusal_status: int
+) -> _Answer | None:
+    """A missing, malformed or unknown key all resolve to no live registration: one documented code."""
     if credentials.problem is not None:
         return credentials.problem
+    if credentials.no_key is not None:
+        return _key_refused(refusal_status, credentials.no_key)
     key = credentials.key or ""
     if not _API_KEY.fullmatch(key):
-        return _unauthorized("API key has an invalid format")
+        return _key_refused(refusal_status, "API key has an invalid format")
     if accepted_keys is not None and key not in accepted_keys:
-        return _unauthorized("API key is not valid")
+        return _key_refused(refusal_status, "API key does not exist")
     return None
 
 
@@ -531,6 +610,9 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.status == 0:
             self.close_connection = True
             return
+        if answer.streamed is not None:
+            self._send_streamed(answer.streamed)
+            return
         payload = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")
         self.send_response(answer.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -542,6 +624,66 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def _send_streamed(self, fault: _Streamed) -> None:
+        stopping = self.server.stand_in._stopping
+        try:
+            if isinstance(fault, Raw):
+                self._send_raw(fault)
+            elif isinstance(fault, Drip):
+                headers = [("Content-Type", "application/json"), ("Content-Length", str(len(fault.body)))]
+                head = _status_and_headers(fault.status, headers)
+                if fault.drip_headers:
+                    self._drip(head, fault.seconds_per_byte, stopping)
+                else:
+                    self.wfile.write(head)
+                self._drip(fault.body, fault.seconds_per_byte, stopping)
+            else:
+                self._send_huge(fault, stopping)
+        except (OSError, _StandInStopping):
+            # The client hung up (as one past its deadline or its size limit does), or we are stopping.
+            self.close_connection = True
+
+    def _send_raw(self, fault: Raw) -> None:
+        headers = list(fault.headers)
+        framed = any(name.lower() in ("content-length", "transfer-encoding") for name, _ in headers)
+        bodiless = fault.status < 200 or fault.status in (204, 304)
+        if framed or (bodiless and fault.body):
+            self.close_connection = True
+            headers.append(("Connection", "close"))
+        elif not bodiless:
+            headers.append(("Content-Length", str(len(fault.body))))
+        self.wfile.write(_status_and_headers(fault.status, headers) + fault.body)
+
+    def _send_huge(self, fault: Huge, stopping: threading.Event) -> None:
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(fault.size_bytes))]
+        self.wfile.write(_status_and_headers(fault.status, headers) + _HUGE_PREFIX)
+        left = fault.size_bytes - len(_HUGE_PREFIX)
+        while left > 0:
+            if stopping.is_set():
+                raise _StandInStopping
+            # A memoryview slice copies nothing: the body is never held, even in pieces.
+            self.wfile.write(memoryview(_HUGE_CHUNK)[: min(left, len(_HUGE_CHUNK))])
+            left -= len(_HUGE_CHUNK)
+
+    def _drip(self, data: bytes, seconds_per_byte: float, stopping: threading.Event) -> None:
+        for index in range(len(data)):
+            if stopping.wait(seconds_per_byte):
+                raise _StandInStopping
+            self.wfile.write(data[index : index + 1])
+
+
+class _StandInStopping(Exception):
+    """Raised inside a streaming fault when the stand-in stops, to end it at once."""
+
+
+def _status_and_headers(status: int, headers: Iterable[tuple[str, str]]) -> bytes:
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    lines = [f"HTTP/1.1 {status} {reason}", *(f"{name}: {value}" for name, value in headers)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 class _Server(ThreadingHTTPServer):
@@ -587,12 +729,27 @@ class _Server(ThreadingHTTPServer):
 # --- the stand-in ------------------------------------------------------------------------
 
 
+def _check_refusal_status(status: int) -> None:
+    if not 200 <= status <= 599:
+        raise ValueError(f"the key refusal status must be a final HTTP status (200-599), got {status}")
+
+
 class BizKitHubStandIn:
     """A BizKitHub add-event endpoint on a local port, enforcing the documented contract."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, accepted_keys: Iterable[str] | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        accepted_keys: Iterable[str] | None = None,
+        *,
+        key_refusal_status: int = 401,
     ) -> None:
+        """`key_refusal_status`: the status of the PUBLIC_API_KEY_DOES_NOT_EXIST answer to a missing,
+        malformed or unknown key. BizKitHub documents the code, not the status, and its statuses
+        default to 500: clients must switch on the code."""
+        _check_refusal_status(key_refusal_status)
+        self._key_refusal_status = key_refusal_status
         self._lock = threading.Lock()
         self._calls: list[ReceivedCall] = []
         self._faults: deque[Fault] = deque()
@@ -662,6 +819,11 @@ class BizKitHubStandIn:
         with self._lock:
             self._accepted_keys = frozenset(keys) if keys is not None else None
 
+    def set_key_refusal_status(self, status: int) -> None:
+        _check_refusal_status(status)
+        with self._lock:
+            self._key_refusal_status = status
+
     def script(self, *faults: Fault) -> None:
         with self._lock:
             self._faults.extend(faults)
@@ -725,6 +887,8 @@ class BizKitHubStandIn:
             return dataclasses.replace(_fault_answer(fault), fault="status")
         if isinstance(fault, Drop):
             return dataclasses.replace(_DROPPED, fault="drop")
+        if isinstance(fault, Raw | Drip | Huge):
+            return _Answer(fault.status, fault=type(fault).__name__.lower(), streamed=fault)
         if isinstance(fault, Slow):
             if self._stopping.wait(fault.seconds):
                 return dataclasses.replace(_DROPPED, fault="drop")  # stopping: nobody waits any more
@@ -744,8 +908,8 @@ class BizKitHubStandIn:
 
     def _answer_add_event(self, request: _Request) -> _Answer:
         with self._lock:
-            accepted_keys = self._accepted_keys
-        refusal = _check_auth(request.credentials, accepted_keys) or _check_content_type(
+            accepted_keys, refusal_status = self._accepted_keys, self._key_refusal_status
+        refusal = _check_auth(request.credentials, accepted_keys, refusal_status) or _check_content_type(
             request.headers.get("content-type")
         )
         if refusal is not None:

@@ -4,8 +4,9 @@
         --dead-letter-queue-url URL --delivery-queue-url URL [--message-id ID] [--rules FILE]
 
 Each message in the DeadLetterQueue (or only `--message-id`) is handled by kind:
-- a booking the worker gave up on, or BizKitHub rejected: sent back to the DeliveryQueue with its
-  tries reset, so the worker delivers it (a booking already delivered is skipped by the worker);
+- a booking the worker gave up on, or BizKitHub rejected: sent back to the DeliveryQueue marked as
+  an operator's replay, so the worker starts its tries afresh and may reopen the booking's record
+  (dead-lettered or rejected; a booking already delivered is skipped by the worker);
 - a verified webhook that could not be mapped: its kept raw body is mapped again with the current
   settings and rules (environment variables as the function has them, and `--rules`); if it maps
   now, the booking goes to the DeliveryQueue; if not, the error is printed and it stays.
@@ -23,7 +24,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bookhook.delivery.booking import claim_of
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking, parse_message
 from bookhook.errors import WebhookError
 from bookhook.request import WebhookRequest
@@ -82,8 +82,15 @@ def _again(
     message: QueuedBooking, sources: Mapping[str, WebhookSource], message_id: str, out: TextIO
 ) -> QueuedBooking | None:
     if message.event is not None and message.booking_key is not None:
+        # `dead_lettered` tells the worker this came back from the dead-letter queue on purpose.
         return message.model_copy(
-            update={"kind": "deliver", "attempts": 0, "dead_lettered": False, "failure": None}
+            update={
+                "kind": "deliver",
+                "attempts": 0,
+                "dead_lettered": True,
+                "failure": None,
+                "handed_off_by": None,
+            }
         )
     body = message.raw_body()
     source = sources.get(message.source)
@@ -105,13 +112,13 @@ def _again(
 
 
 def _deliver_message(source: str, booking: Booking) -> QueuedBooking:
-    claim = claim_of(booking.key, booking.identity())
     return QueuedBooking(
         kind="deliver",
         source=source,
-        booking_key=claim["bookingKey"],
-        identity=claim["identity"],
+        booking_key=booking.key,
+        identity=booking.identity(),
         event=booking.event.wire_event(),
+        dead_lettered=True,  # an operator's replay: the worker may reopen the booking's record
     )
 
 

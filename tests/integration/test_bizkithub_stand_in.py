@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,8 +19,12 @@ from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import (
     ADD_EVENT_PATH,
     CALLS_PATH,
+    KEY_NOT_FOUND,
     BizKitHubStandIn,
+    Drip,
     Drop,
+    Huge,
+    Raw,
     Slow,
     Status,
 )
@@ -371,7 +376,7 @@ def test_bad_credentials_are_refused(
     )
     assert response.status == status
     if status == 401:
-        assert error_of(response)["code"] == "UNAUTHORIZED"
+        assert error_of(response)["code"] == KEY_NOT_FOUND
     assert stand_in.calls[-1].status == status
     assert stand_in.accepted_events == []
 
@@ -389,6 +394,29 @@ def test_same_key_in_query_and_header_is_accepted_and_recorded_as_query(
     assert stand_in.calls[-1].auth_mode == "query"
 
 
+@pytest.mark.parametrize("status", [500, 404, 403])
+@pytest.mark.parametrize("key", [None, OTHER_KEY, "PROD" + "a" * 27 + "-"])
+def test_key_refusal_status_is_configurable(http: urllib3.PoolManager, status: int, key: str | None) -> None:
+    # BizKitHub documents the code, not the status (its statuses default to 500).
+    with BizKitHubStandIn(accepted_keys=[KEY], key_refusal_status=status) as stand_in:
+        refused = post(http, stand_in, key=key)
+
+        assert refused.status == status
+        assert error_of(refused)["code"] == KEY_NOT_FOUND
+        assert post(http, stand_in, key=KEY).status == 200
+
+
+def test_key_refusal_status_can_be_changed(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    assert post(http, stand_in, key=None).status == 401
+    stand_in.set_key_refusal_status(500)
+    assert post(http, stand_in, key=None).status == 500
+    assert error_of(post(http, stand_in, mode="query", key="PROD")).get("code") == KEY_NOT_FOUND
+    with pytest.raises(ValueError, match="must"):
+        stand_in.set_key_refusal_status(99)
+    with pytest.raises(ValueError, match="must"):
+        BizKitHubStandIn(key_refusal_status=600)
+
+
 def test_auth_is_checked_before_the_body(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
     response = post(http, stand_in, raw=b"not json", key=None, content_type="text/plain")
     assert response.status == 401
@@ -400,7 +428,7 @@ def test_accepted_keys_restrict(http: urllib3.PoolManager) -> None:
         assert post(http, stand_in, key=ROOT_KEY, mode="query").status == 200
         refused = post(http, stand_in, key=OTHER_KEY)
         assert refused.status == 401
-        assert error_of(refused)["code"] == "UNAUTHORIZED"
+        assert error_of(refused)["code"] == KEY_NOT_FOUND
 
         stand_in.set_accepted_keys([OTHER_KEY])
         assert post(http, stand_in, key=KEY).status == 401
@@ -592,7 +620,19 @@ def test_calls_is_a_copy(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) 
     assert stand_in.accepted_events == [EXAMPLE_EVENT]
 
 
-@pytest.mark.parametrize("make", [lambda: Status(99), lambda: Status(600), lambda: Slow(-1.0)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Status(99),
+        lambda: Status(600),
+        lambda: Slow(-1.0),
+        lambda: Raw(99, b""),
+        lambda: Raw(1000, b""),
+        lambda: Drip(seconds_per_byte=-1),
+        lambda: Drip(status=42),
+        lambda: Huge(size_bytes=10),
+    ],
+)
 def test_nonsense_faults_are_rejected(make: Any) -> None:
     with pytest.raises(ValueError, match="must"):
         make()
@@ -605,3 +645,133 @@ def test_stop_is_idempotent_and_frees_keep_alive_connections(http: urllib3.PoolM
     stand_in.stop()
     with pytest.raises(RuntimeError):
         stand_in.start()
+
+
+# --- streamed faults: raw bytes, drips, huge bodies ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "data"),
+    [
+        (Raw(200, b"<html>OK</html>", (("Content-Type", "text/html"),)), 200, b"<html>OK</html>"),
+        (Raw(204, b""), 204, b""),
+        (Raw(302, b"", (("Location", "https://elsewhere.example/"),)), 302, b""),
+        (Raw(500, b'{"error": {"code": "X"}}'), 500, b'{"error": {"code": "X"}}'),
+        (Raw(799, b"odd"), 799, b"odd"),
+    ],
+)
+def test_raw_answers_these_bytes_once_and_is_recorded(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager, fault: Raw, status: int, data: bytes
+) -> None:
+    stand_in.script(fault)
+
+    response = post(http, stand_in, redirect=False)
+
+    assert (response.status, response.data) == (status, data)
+    for name, value in fault.headers:
+        assert response.headers[name] == value
+    assert post(http, stand_in).status == 200  # the kept-alive connection is still sound
+    first = stand_in.calls[0]
+    assert (first.status, first.fault, first.event_id, first.api_key) == (status, "raw", None, KEY)
+    assert first.body == example_body()
+    assert len(stand_in.accepted_events) == 1
+
+
+def test_raw_with_its_own_framing_closes_the_connection(
+    stand_in: BizKitHubStandIn, http: urllib3.PoolManager
+) -> None:
+    stand_in.script(Raw(200, b"abc", (("Content-Length", "3"),)))
+
+    response = post(http, stand_in)
+
+    assert (response.status, response.data, response.headers["Connection"]) == (200, b"abc", "close")
+    assert post(http, stand_in).status == 200
+
+
+def test_drip_sends_the_body_a_byte_at_a_time(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    stand_in.script(Drip(body=b'{"a": 1}', seconds_per_byte=0.05))
+    started = time.monotonic()
+
+    response = post(http, stand_in, preload_content=False, timeout=urllib3.Timeout(connect=2, read=1))
+    headers_after = time.monotonic() - started
+    pieces = list(response.stream(1))
+    body_after = time.monotonic() - started
+
+    assert response.status == 200
+    assert b"".join(pieces) == b'{"a": 1}'
+    assert headers_after < 0.3
+    assert body_after >= 8 * 0.05 * 0.9
+    assert stand_in.calls[0].fault == "drip"
+    assert post(http, stand_in).status == 200
+
+
+def test_drip_headers_too(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    stand_in.script(Drip(body=b"{}", seconds_per_byte=0.005, drip_headers=True))
+    started = time.monotonic()
+
+    response = post(http, stand_in)
+
+    assert (response.status, response.data) == (200, b"{}")
+    # The status line and headers alone are ~70 bytes.
+    assert time.monotonic() - started >= 70 * 0.005
+    assert stand_in.calls[0].fault == "drip"
+
+
+def test_huge_streams_the_whole_declared_size(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    size = 3 * 1024 * 1024 + 7
+    stand_in.script(Huge(size_bytes=size))
+
+    response = post(http, stand_in, preload_content=False)
+    received = sum(len(chunk) for chunk in response.stream(1 << 16))
+
+    assert (response.status, int(response.headers["Content-Length"]), received) == (200, size, size)
+    assert stand_in.calls[0].fault == "huge"
+    assert stand_in.calls[0].event_id is None
+    assert stand_in.accepted_events == []
+
+
+def test_huge_ends_when_the_client_hangs_up(stand_in: BizKitHubStandIn, http: urllib3.PoolManager) -> None:
+    stand_in.script(Huge(size_bytes=1 << 30))
+
+    response = post(http, stand_in, preload_content=False)
+    assert response.read(1000).startswith(b'{"eventId": "')
+    response.close()  # closes the connection without reading the gigabyte
+
+    assert post(http, stand_in).status == 200
+
+
+def handler_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if "process_request_thread" in thread.name]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Drip(seconds_per_byte=5.0), Drip(seconds_per_byte=5.0, drip_headers=True), Huge(size_bytes=1 << 30)],
+    ids=["drip", "drip-headers", "huge-unread"],
+)
+def test_streamed_faults_stop_promptly_with_the_stand_in(fault: Drip | Huge) -> None:
+    stand_in = BizKitHubStandIn().start()
+    stand_in.script(fault)
+    host, port = stand_in.base_url.removeprefix("http://").split(":")
+    body = json.dumps(example_body()).encode()
+    head = (
+        f"POST {ADD_EVENT_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    # A client that reads nothing leaves a huge body blocked in the server's send.
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(head.encode() + body)
+        deadline = time.monotonic() + 2
+        while not stand_in.calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        busy = handler_threads()
+        assert busy
+
+        started = time.monotonic()
+        stand_in.stop()
+        for thread in busy:
+            thread.join(max(0.0, started + 1.0 - time.monotonic()))
+
+        assert not any(thread.is_alive() for thread in busy)
+    assert [call.fault for call in stand_in.calls] == [type(fault).__name__.lower()]

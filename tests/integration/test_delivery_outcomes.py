@@ -71,10 +71,7 @@ def test_read_timeout_is_ambiguous_and_answered_as_retryable(
             "SLOT_TAKEN",
             id="400 with code",
         ),
-        pytest.param(
-            Status(200, body={"success": False, "code": "CALENDAR_LOCKED"}), "CALENDAR_LOCKED", id="2xx error"
-        ),
-        pytest.param(Status(404, body={"message": "no such calendar"}), None, id="404 without code"),
+        pytest.param(Status(409, body={"message": "slot taken"}), None, id="409 without code"),
     ],
 )
 def test_bizkithub_rejection_gives_422_with_its_error_code(

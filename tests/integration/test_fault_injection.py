@@ -27,7 +27,7 @@ import pytest
 
 from bookhook.calendar.client import BizKitHubClient
 from bookhook.calendar.event import CalendarEvent
-from bookhook.errors import BizKitHubUnavailable
+from bookhook.calendar.outcomes import AddEventOutcome, Created, Rejected, Unavailable
 from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.services import build_worker
@@ -68,17 +68,25 @@ class AddEventOutcomes:
         self._lock = threading.Lock()
         add_event = BizKitHubClient.add_event
 
-        def recorded(client: BizKitHubClient, event: CalendarEvent, key: str | None = None) -> str:
-            try:
-                event_id = add_event(client, event, key)
-            except BizKitHubUnavailable as error:
-                self._record(event.title, "no answer" if error.upstream_status is None else "unavailable")
-                raise
-            except Exception:
+        def recorded(
+            client: BizKitHubClient,
+            event: CalendarEvent,
+            key: str | None = None,
+            *,
+            deadline: float | None = None,
+        ) -> AddEventOutcome:
+            outcome = add_event(client, event, key, deadline=deadline)
+            if isinstance(outcome, Created):
+                self._record(event.title, "created")
+            elif (
+                isinstance(outcome, Unavailable) and outcome.may_have_been_received and outcome.status is None
+            ):
+                self._record(event.title, "no answer")
+            elif isinstance(outcome, Rejected):
                 self._record(event.title, "refused")
-                raise
-            self._record(event.title, "created")
-            return event_id
+            else:
+                self._record(event.title, "unavailable")
+            return outcome
 
         monkeypatch.setattr(BizKitHubClient, "add_event", recorded)
 

@@ -85,8 +85,8 @@ def test_same_booking_twice_creates_one_event_with_same_event_id(
     assert len(stand_in.calls) == 1
     items = boto3.client("dynamodb").scan(TableName=aws.table_name)["Items"]
     assert len(items) == 1
-    assert items[0]["status"]["S"] == "COMPLETED"
-    assert json.loads(items[0]["data"]["S"])["eventId"] == first.body["eventId"]
+    assert items[0]["state"]["S"] == "delivered"
+    assert items[0]["event_id"]["S"] == first.body["eventId"]
 
 
 def test_idempotency_key_header_is_the_booking_key(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:

@@ -1,4 +1,4 @@
-"""BizKitHubClient over a fake urllib3 pool: auth modes, outcome classification, no key leaks."""
+"""BizKitHubClient over a fake urllib3 pool: auth modes, outcome classification, bounds, no key leaks."""
 
 from __future__ import annotations
 
@@ -6,38 +6,50 @@ import email.utils
 import io
 import json
 import logging
+import socket
+import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import urllib3
 from urllib3.exceptions import (
+    ConnectTimeoutError,
     HTTPError,
     MaxRetryError,
+    NameResolutionError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     SSLError,
 )
 
+from bookhook.calendar import client as client_module
 from bookhook.calendar.client import (
     ADD_EVENT_PATH,
+    MAX_BODY_BYTES,
     MAX_RETRY_AFTER_SECONDS,
     BizKitHubClient,
     build_pool,
     parse_retry_after,
 )
 from bookhook.calendar.event import CalendarEvent
-from bookhook.errors import (
-    BizKitHubBadResponse,
-    BizKitHubKeyRefused,
-    BizKitHubUnavailable,
-    BookingRejected,
-    ServiceUnavailable,
+from bookhook.calendar.outcomes import (
+    KEY_NOT_FOUND,
+    RATE_LIMIT_EXCEEDED,
+    AddEventOutcome,
+    BadResponse,
+    Created,
+    KeyRefused,
+    RateLimited,
+    Rejected,
+    Unavailable,
 )
+from bookhook.errors import ConfigurationError
+from bookhook.secrets import API_KEY_FIELD, BookingSecrets
 from bookhook.settings import AuthMode
 
 BASE_URL = "https://api.bizkithub.com"
@@ -65,16 +77,17 @@ class Call:
     url: str
     body: Any
     headers: dict[str, str]
+    options: dict[str, Any]
 
 
-Outcome = urllib3.HTTPResponse | Exception
+Scripted = urllib3.HTTPResponse | Exception
 
 
 class FakePool(urllib3.PoolManager):
     """Answers each request with the next scripted response (or raises it) and records the call."""
 
-    def __init__(self, *outcomes: Outcome) -> None:
-        super().__init__()
+    def __init__(self, *outcomes: Scripted, **pool_kw: Any) -> None:
+        super().__init__(**pool_kw)
         self.outcomes = list(outcomes)
         self.calls: list[Call] = []
 
@@ -88,7 +101,7 @@ class FakePool(urllib3.PoolManager):
         json: Any = None,
         **urlopen_kw: Any,
     ) -> urllib3.BaseHTTPResponse:
-        self.calls.append(Call(method, url, body, dict(headers or {})))
+        self.calls.append(Call(method, url, body, dict(headers or {}), urlopen_kw))
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
@@ -96,22 +109,55 @@ class FakePool(urllib3.PoolManager):
 
 
 class KeySource:
-    def __init__(self, *keys: str) -> None:
+    def __init__(self, *keys: str | Exception) -> None:
         self.keys = list(keys)
         self.calls: list[bool] = []
 
     def __call__(self, fresh: bool) -> str:
         self.calls.append(fresh)
-        return self.keys[min(len(self.calls), len(self.keys)) - 1]
+        key = self.keys[min(len(self.calls), len(self.keys)) - 1]
+        if isinstance(key, Exception):
+            raise key
+        return key
+
+
+@dataclass
+class PooledConnection:
+    """Stands in for the connection behind a response, to see whether it is closed or pooled."""
+
+    closed: bool = False
+    pooled: list[bool] = field(default_factory=list)  # `closed` at each return to the pool
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class ConnectionPoolStub:
+    def __init__(self, connection: PooledConnection) -> None:
+        self.connection = connection
+
+    def _put_conn(self, conn: PooledConnection) -> None:
+        conn.pooled.append(conn.closed)
 
 
 def response(
-    status: int, payload: Any = None, *, raw: bytes | None = None, headers: Mapping[str, str] | None = None
+    status: int,
+    payload: Any = None,
+    *,
+    raw: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    fp: Any = None,
+    connection: PooledConnection | None = None,
 ) -> urllib3.HTTPResponse:
     body = raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode("utf-8"))
-    # A file object, as a real connection gives: a bytes body of b"" would make `.data` None.
+    # Streamed, as the client asks the pool for: the client reads the body itself.
     return urllib3.HTTPResponse(
-        body=io.BytesIO(body), status=status, headers=dict(headers or {}), preload_content=True
+        body=fp if fp is not None else io.BytesIO(body),
+        status=status,
+        headers=dict(headers or {}),
+        preload_content=False,
+        connection=connection,  # type: ignore[arg-type]
+        pool=ConnectionPoolStub(connection) if connection is not None else None,  # type: ignore[arg-type]
     )
 
 
@@ -120,20 +166,31 @@ def ok() -> urllib3.HTTPResponse:
 
 
 def client(
-    pool: FakePool, *, auth_mode: AuthMode = "query", keys: KeySource | None = None, base_url: str = BASE_URL
+    pool: FakePool,
+    *,
+    auth_mode: AuthMode = "query",
+    keys: Any = None,
+    base_url: str = BASE_URL,
+    **options: Any,
 ) -> BizKitHubClient:
     return BizKitHubClient(
-        base_url=base_url, auth_mode=auth_mode, api_key=keys or KeySource(API_KEY), pool=pool
+        base_url=base_url, auth_mode=auth_mode, api_key=keys or KeySource(API_KEY), pool=pool, **options
     )
+
+
+def assert_no_key(outcome: AddEventOutcome) -> None:
+    for key in (API_KEY, ROTATED_KEY):
+        assert key not in repr(outcome)
+        assert key not in str(outcome)
 
 
 # --- success and request shape --------------------------------------------------------------------
 
 
-def test_success_returns_the_event_id() -> None:
+def test_success_is_created_with_the_event_id() -> None:
     pool = FakePool(ok())
 
-    assert client(pool).add_event(EVENT) == EVENT_ID
+    assert client(pool).add_event(EVENT) == Created(EVENT_ID)
     assert len(pool.calls) == 1
     assert pool.calls[0].method == "POST"
 
@@ -172,7 +229,7 @@ def test_bearer_mode_puts_the_key_in_the_header() -> None:
 def test_body_is_the_event_as_utf8_json(auth_mode: AuthMode) -> None:
     pool = FakePool(ok())
 
-    client(pool, auth_mode=auth_mode).add_event(EVENT)
+    client(pool, auth_mode=auth_mode).add_event(EVENT, "booking-key-1")
 
     call = pool.calls[0]
     assert isinstance(call.body, bytes)
@@ -183,18 +240,129 @@ def test_body_is_the_event_as_utf8_json(auth_mode: AuthMode) -> None:
     assert call.headers["Content-Type"] == "application/json"
     assert call.headers["Accept"] == "application/json"
     assert call.headers["User-Agent"] == "bookhook/0.1"
+    assert call.headers["Idempotency-Key"] == "booking-key-1"
 
 
-# --- key rotation ---------------------------------------------------------------------------------
+def test_the_body_is_streamed_and_redirects_are_not_followed() -> None:
+    pool = FakePool(ok())
+
+    client(pool).add_event(EVENT)
+
+    options = pool.calls[0].options
+    assert options["preload_content"] is False
+    assert options["redirect"] is False
+    retries = options["retries"]
+    assert isinstance(retries, urllib3.Retry)
+    assert (retries.read, retries.status, retries.redirect, retries.other) == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize("refused", [401, 403])
+# --- per-call timeouts and the deadline -----------------------------------------------------------
+
+
+def test_per_call_timeouts_are_the_configured_ones_when_time_allows() -> None:
+    pool = FakePool(ok(), timeout=urllib3.Timeout(connect=1.5, read=4.0))
+
+    client(pool).add_event(EVENT, deadline=time.monotonic() + 60)
+
+    options = pool.calls[0].options
+    assert (options["timeout"].connect_timeout, options["timeout"].read_timeout) == (1.5, 4.0)
+    assert options["retries"].connect == 2
+
+
+def test_per_call_timeouts_shrink_to_the_time_left() -> None:
+    pool = FakePool(ok(), timeout=urllib3.Timeout(connect=3.0, read=8.0))
+
+    client(pool).add_event(EVENT, deadline=time.monotonic() + 2.0)
+
+    timeout = pool.calls[0].options["timeout"]
+    assert 1.5 < timeout.connect_timeout <= 2.0
+    assert 1.5 < timeout.read_timeout <= 2.0
+    assert pool.calls[0].options["retries"].connect == 0  # a second connect attempt would not fit
+
+
+@pytest.mark.parametrize(("seconds_left", "retries"), [(3.0, 0), (6.5, 1), (9.5, 2), (60.0, 2)])
+def test_connect_retries_only_while_the_time_left_can_hold_them(seconds_left: float, retries: int) -> None:
+    pool = FakePool(ok(), timeout=urllib3.Timeout(connect=3.0, read=8.0))
+
+    client(pool).add_event(EVENT, deadline=time.monotonic() + seconds_left)
+
+    assert pool.calls[0].options["retries"].connect == retries
+    assert pool.calls[0].options["retries"].total == retries
+
+
+def test_constructor_timeouts_override_the_pools() -> None:
+    pool = FakePool(ok(), timeout=urllib3.Timeout(connect=3.0, read=8.0))
+
+    client(pool, connect_timeout=0.5, read_timeout=1.0).add_event(EVENT)
+
+    timeout = pool.calls[0].options["timeout"]
+    assert (timeout.connect_timeout, timeout.read_timeout) == (0.5, 1.0)
+
+
+def test_a_deadline_already_past_sends_nothing() -> None:
+    pool = FakePool(ok())
+
+    outcome = client(pool).add_event(EVENT, deadline=time.monotonic() - 0.01)
+
+    assert outcome == Unavailable(may_have_been_received=False, cause="deadline")
+    assert pool.calls == []
+
+
+class DrippingBody(io.RawIOBase):
+    """A body that gives one byte per read, slowly, as a server dripping its answer would."""
+
+    def __init__(self, data: bytes, seconds_per_byte: float) -> None:
+        self.data, self.seconds_per_byte, self.position = data, seconds_per_byte, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.position >= len(self.data):
+            return 0
+        time.sleep(self.seconds_per_byte)
+        buffer[0] = self.data[self.position]
+        self.position += 1
+        return 1
+
+    def read1(self, size: int = -1) -> bytes:
+        chunk = bytearray(1)
+        return bytes(chunk[: self.readinto(chunk)])
+
+
+def test_a_body_still_arriving_at_the_deadline_is_unavailable() -> None:
+    body = json.dumps({"eventId": EVENT_ID}).encode()
+    pool = FakePool(response(200, fp=DrippingBody(body, 0.02)))
+    started = time.monotonic()
+
+    outcome = client(pool).add_event(EVENT, deadline=started + 0.2)
+
+    assert time.monotonic() - started < 0.4
+    assert outcome == Unavailable(True, "deadline", status=200)
+
+
+# --- key rotation and key refusal ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "payload"),
+    [
+        (401, {"error": "unauthorized"}),
+        (403, None),
+        (401, {"error": {"code": KEY_NOT_FOUND, "message": "no such key"}}),
+        (500, {"error": {"code": KEY_NOT_FOUND, "message": "no such key"}}),
+        (404, {"error": {"code": KEY_NOT_FOUND}}),
+        (400, {"state": "error", "error": {"code": KEY_NOT_FOUND}}),
+    ],
+)
 @pytest.mark.parametrize("auth_mode", ["query", "bearer"])
-def test_refused_key_is_re_read_once_and_the_call_repeated(refused: int, auth_mode: AuthMode) -> None:
-    pool = FakePool(response(refused, {"error": "unauthorized"}), ok())
+def test_refused_key_is_re_read_once_and_the_call_repeated(
+    status: int, payload: Any, auth_mode: AuthMode
+) -> None:
+    pool = FakePool(response(status, payload), ok())
     keys = KeySource(API_KEY, ROTATED_KEY)
 
-    assert client(pool, auth_mode=auth_mode, keys=keys).add_event(EVENT) == EVENT_ID
+    assert client(pool, auth_mode=auth_mode, keys=keys).add_event(EVENT) == Created(EVENT_ID)
 
     assert keys.calls == [False, True]
     assert len(pool.calls) == 2
@@ -212,28 +380,50 @@ def test_refused_key_is_re_read_once_and_the_call_repeated(refused: int, auth_mo
     assert first.body == second.body
 
 
-@pytest.mark.parametrize(("first", "second"), [(401, 401), (401, 403), (403, 403), (403, 401)])
-def test_key_refused_twice(first: int, second: int) -> None:
-    pool = FakePool(response(first), response(second))
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        (response(401), response(401), KeyRefused(401, None)),
+        (response(401), response(403), KeyRefused(403, None)),
+        (response(403), response(401, {"error": "UNAUTHORIZED"}), KeyRefused(401, "UNAUTHORIZED")),
+        (
+            response(500, {"error": {"code": KEY_NOT_FOUND}}),
+            response(500, {"error": {"code": KEY_NOT_FOUND}}),
+            KeyRefused(500, KEY_NOT_FOUND),
+        ),
+        (
+            response(404, {"error": {"code": KEY_NOT_FOUND}}),
+            response(404, {"error": {"code": KEY_NOT_FOUND}}),
+            KeyRefused(404, KEY_NOT_FOUND),
+        ),
+    ],
+)
+def test_key_refused_twice(
+    first: urllib3.HTTPResponse, second: urllib3.HTTPResponse, expected: KeyRefused
+) -> None:
+    pool = FakePool(first, second)
     keys = KeySource(API_KEY, ROTATED_KEY)
 
-    with pytest.raises(BizKitHubKeyRefused) as caught:
-        client(pool, keys=keys).add_event(EVENT)
+    outcome = client(pool, keys=keys).add_event(EVENT)
 
+    assert outcome == expected
     assert keys.calls == [False, True]
     assert len(pool.calls) == 2
-    assert caught.value.status == 503
-    assert API_KEY not in str(caught.value)
-    assert ROTATED_KEY not in str(caught.value)
+    assert_no_key(outcome)
 
 
-def test_refused_then_unavailable_is_unavailable() -> None:
-    pool = FakePool(response(401), response(503))
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [
+        (response(503), Unavailable(True, "HTTP 503", status=503)),
+        (response(409, {"error": {"code": "SLOT_BLOCKED"}}), Rejected(409, "SLOT_BLOCKED")),
+        (NewConnectionError(None, "refused"), Unavailable(False, "NewConnectionError")),  # type: ignore[arg-type]
+    ],
+)
+def test_refused_then_another_outcome_is_that_outcome(second: Scripted, expected: AddEventOutcome) -> None:
+    pool = FakePool(response(401), second)
 
-    with pytest.raises(BizKitHubUnavailable) as caught:
-        client(pool, keys=KeySource(API_KEY, ROTATED_KEY)).add_event(EVENT)
-
-    assert caught.value.upstream_status == 503
+    assert client(pool, keys=KeySource(API_KEY, ROTATED_KEY)).add_event(EVENT) == expected
 
 
 def test_success_reads_the_key_once_without_refresh() -> None:
@@ -244,84 +434,205 @@ def test_success_reads_the_key_once_without_refresh() -> None:
     assert keys.calls == [False]
 
 
-# --- unavailable ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConfigurationError("secret field bizkithubApiKey is not a BizKitHub API key"),
+        ConfigurationError("the booking secret could not be read (missing, empty or no access)"),
+        RuntimeError("Secrets Manager exploded"),
+        KeyError("bizkithubApiKey"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_an_unreadable_key_is_refused_and_nothing_is_sent(error: Exception) -> None:
+    pool = FakePool(ok())
+
+    outcome = client(pool, keys=KeySource(error)).add_event(EVENT)
+
+    assert outcome == KeyRefused(status=None, code=None)
+    assert pool.calls == []
 
 
-def test_rate_limited_with_retry_after_seconds() -> None:
-    pool = FakePool(response(429, {"error": "rate limited"}, headers={"Retry-After": "7"}))
+@pytest.mark.parametrize("bad", [None, "", 12345])
+def test_a_key_source_returning_no_string_is_refused(bad: Any) -> None:
+    pool = FakePool(ok())
 
-    with pytest.raises(BizKitHubUnavailable) as caught:
-        client(pool).add_event(EVENT)
+    assert client(pool, keys=lambda fresh: bad).add_event(EVENT) == KeyRefused(None, None)
+    assert pool.calls == []
 
-    assert (caught.value.upstream_status, caught.value.retry_after, caught.value.status) == (429, 7, 503)
+
+def test_a_re_read_that_fails_is_refused_after_one_call() -> None:
+    pool = FakePool(response(401), ok())
+
+    outcome = client(pool, keys=KeySource(API_KEY, ConfigurationError("unreadable"))).add_event(EVENT)
+
+    assert outcome == KeyRefused(None, None)
     assert len(pool.calls) == 1
 
 
-def test_unavailable_with_an_http_date_retry_after() -> None:
+@pytest.mark.parametrize("trailing", ["\n", " ", "\r\n", "\t"])
+@pytest.mark.parametrize("auth_mode", ["query", "bearer"])
+def test_a_key_with_trailing_whitespace_is_refused_before_sending(trailing: str, auth_mode: AuthMode) -> None:
+    # `$` in a pattern accepts a trailing newline; a key is checked with fullmatch.
+    secrets = BookingSecrets.model_validate({API_KEY_FIELD: API_KEY + trailing})
+    pool = FakePool(ok())
+
+    outcome = client(pool, auth_mode=auth_mode, keys=lambda fresh: secrets.bizkithub_key()).add_event(EVENT)
+
+    assert outcome == KeyRefused(status=None, code=None)
+    assert pool.calls == []
+
+
+# --- classification: the code first, the status when the code is unknown ---------------------------
+
+OVERSIZED_JSON = json.dumps({"eventId": EVENT_ID}).encode() + b" " * MAX_BODY_BYTES
+OVERSIZED_ERROR = json.dumps({"error": {"code": KEY_NOT_FOUND}}).encode() + b" " * MAX_BODY_BYTES
+
+
+@pytest.mark.parametrize(
+    ("status", "raw", "headers", "expected"),
+    [
+        # Any 2xx: the event exists; an id only when it is 32 lowercase letters.
+        (200, json.dumps({"eventId": EVENT_ID}).encode(), {}, Created(EVENT_ID)),
+        (201, json.dumps({"eventId": EVENT_ID, "state": "ok"}).encode(), {}, Created(EVENT_ID)),
+        (299, json.dumps({"eventId": EVENT_ID}).encode(), {}, Created(EVENT_ID)),
+        (200, b"<html>OK</html>", {}, Created(None)),
+        (204, b"", {}, Created(None)),
+        (200, b"", {}, Created(None)),
+        (200, b'{"id": 7}', {}, Created(None)),
+        (200, b"{}", {}, Created(None)),
+        (200, b'{"eventId": ""}', {}, Created(None)),
+        (200, b'{"eventId": 123}', {}, Created(None)),
+        (200, b'{"eventId": null}', {}, Created(None)),
+        (200, json.dumps({"eventId": EVENT_ID.upper()}).encode(), {}, Created(None)),
+        (200, json.dumps({"eventId": EVENT_ID[:-1]}).encode(), {}, Created(None)),
+        (200, json.dumps({"eventId": EVENT_ID + "a"}).encode(), {}, Created(None)),
+        (200, json.dumps({"eventId": EVENT_ID + "\n"}).encode(), {}, Created(None)),
+        (200, json.dumps({"eventId": "é" * 32}, ensure_ascii=False).encode(), {}, Created(None)),
+        (200, json.dumps([EVENT_ID]).encode(), {}, Created(None)),
+        (201, json.dumps({"id": EVENT_ID}).encode(), {}, Created(None)),
+        (200, b"\xff\xfe", {}, Created(None)),
+        (200, b"[" * 60000, {}, Created(None)),
+        (200, json.dumps("x" * 500_000).encode(), {}, Created(None)),
+        (200, OVERSIZED_JSON, {}, Created(None)),
+        (
+            200,
+            json.dumps({"error": {"code": KEY_NOT_FOUND}, "eventId": EVENT_ID}).encode(),
+            {},
+            Created(EVENT_ID),
+        ),
+        (200, json.dumps({"state": "error", "error": {"code": "SLOT_TAKEN"}}).encode(), {}, Created(None)),
+        # A documented code wins over the status.
+        (500, json.dumps({"error": {"code": KEY_NOT_FOUND}}).encode(), {}, KeyRefused(500, KEY_NOT_FOUND)),
+        (
+            429,
+            json.dumps({"error": {"code": RATE_LIMIT_EXCEEDED, "retry_after": 3600}}).encode(),
+            {"Retry-After": "7"},
+            RateLimited(429, RATE_LIMIT_EXCEEDED, 7),
+        ),
+        (
+            429,
+            json.dumps(
+                {"error": {"code": RATE_LIMIT_EXCEEDED, "message": "Too many", "retry_after": 3600}}
+            ).encode(),
+            {},
+            RateLimited(429, RATE_LIMIT_EXCEEDED, 3600),
+        ),
+        (
+            500,
+            json.dumps({"error": {"code": RATE_LIMIT_EXCEEDED, "retry_after": 99999}}).encode(),
+            {},
+            RateLimited(500, RATE_LIMIT_EXCEEDED, MAX_RETRY_AFTER_SECONDS),
+        ),
+        (
+            400,
+            json.dumps({"error": {"code": RATE_LIMIT_EXCEEDED}}).encode(),
+            {},
+            RateLimited(400, RATE_LIMIT_EXCEEDED, None),
+        ),
+        (
+            429,
+            json.dumps({"error": {"code": RATE_LIMIT_EXCEEDED, "retry_after": True}}).encode(),
+            {},
+            RateLimited(429, RATE_LIMIT_EXCEEDED, None),
+        ),
+        # Unknown code (or none): the status decides.
+        (429, b"", {"Retry-After": "7"}, RateLimited(429, None, 7)),
+        (429, json.dumps({"error": "rate limited"}).encode(), {}, RateLimited(429, None, None)),
+        (429, json.dumps({"error": {"code": "TOO_FAST"}}).encode(), {}, RateLimited(429, "TOO_FAST", None)),
+        (
+            500,
+            json.dumps({"error": {"code": "SERVER_ERROR"}}).encode(),
+            {},
+            Unavailable(True, "HTTP 500", 500, "SERVER_ERROR"),
+        ),
+        (503, b"", {"Retry-After": "30"}, Unavailable(True, "HTTP 503", 503, None, 30)),
+        (502, b"<html>Bad gateway</html>", {}, Unavailable(True, "HTTP 502", 502)),
+        (504, b"", {}, Unavailable(True, "HTTP 504", 504)),
+        (599, b"", {}, Unavailable(True, "HTTP 599", 599)),
+        (408, b"", {}, Unavailable(True, "HTTP 408", 408)),
+        (500, OVERSIZED_ERROR, {}, Unavailable(True, "HTTP 500", 500)),
+        (100, b"", {}, BadResponse(100, None)),
+        (101, b"", {}, BadResponse(101, None)),
+        (103, b"", {}, BadResponse(103, None)),
+        (301, b"", {"Location": "https://elsewhere.example/"}, BadResponse(301, None)),
+        (302, b"", {"Location": "/login"}, BadResponse(302, None)),
+        (304, b"", {}, BadResponse(304, None)),
+        (307, b"", {"Location": "/v2"}, BadResponse(307, None)),
+        (404, b"", {}, BadResponse(404, None)),
+        (404, b"<html>Not found</html>", {}, BadResponse(404, None)),
+        (404, json.dumps({"error": {"code": "NOT_FOUND"}}).encode(), {}, BadResponse(404, "NOT_FOUND")),
+        (405, b"", {"Allow": "GET"}, BadResponse(405, None)),
+        (410, json.dumps(["SLOT_TAKEN"]).encode(), {}, BadResponse(410, None)),
+        (600, b"", {}, BadResponse(600, None)),
+        (799, b"", {}, BadResponse(799, None)),
+        (999, b"{}", {}, BadResponse(999, None)),
+        (
+            400,
+            json.dumps({"state": "error", "error": {"code": "SLOT_TAKEN"}}).encode(),
+            {},
+            Rejected(400, "SLOT_TAKEN"),
+        ),
+        (
+            400,
+            json.dumps({"state": "error", "error": "SLOT_TAKEN"}).encode(),
+            {},
+            Rejected(400, "SLOT_TAKEN"),
+        ),
+        (
+            422,
+            json.dumps({"errorCode": "calendar.not_found"}).encode(),
+            {},
+            Rejected(422, "calendar.not_found"),
+        ),
+        (409, json.dumps({"error": {"code": 4091}}).encode(), {}, Rejected(409, "4091")),
+        (409, json.dumps({"success": False, "code": "X"}).encode(), {}, Rejected(409, "X")),
+        (413, b"", {}, Rejected(413, None)),
+        (400, json.dumps({"state": "error"}).encode(), {}, Rejected(400, None)),
+        (418, b"teapot", {}, Rejected(418, None)),
+        (499, b"", {}, Rejected(499, None)),
+        (400, OVERSIZED_ERROR, {}, Rejected(400, None)),
+    ],
+)
+def test_classification(status: int, raw: bytes, headers: dict[str, str], expected: AddEventOutcome) -> None:
+    # A second answer is scripted only so a key refusal has something to repeat into.
+    pool = FakePool(response(status, raw=raw, headers=headers), response(status, raw=raw, headers=headers))
+
+    outcome = client(pool).add_event(EVENT)
+
+    assert outcome == expected
+    assert len(pool.calls) == (2 if isinstance(expected, KeyRefused) else 1)
+
+
+def test_an_http_date_retry_after_is_honoured() -> None:
     when = datetime.now(UTC) + timedelta(seconds=120)
     pool = FakePool(response(503, headers={"Retry-After": email.utils.format_datetime(when, usegmt=True)}))
 
-    with pytest.raises(BizKitHubUnavailable) as caught:
-        client(pool).add_event(EVENT)
+    outcome = client(pool).add_event(EVENT)
 
-    assert caught.value.upstream_status == 503
-    assert caught.value.retry_after is not None
-    assert 115 <= caught.value.retry_after <= 120
-
-
-@pytest.mark.parametrize("status", [500, 502, 503, 504, 408, 429, 599])
-def test_server_errors_without_retry_after(status: int) -> None:
-    pool = FakePool(response(status, raw=b"<html>Bad gateway</html>"))
-
-    with pytest.raises(BizKitHubUnavailable) as caught:
-        client(pool).add_event(EVENT)
-
-    assert caught.value.upstream_status == status
-    assert caught.value.retry_after is None
-    assert isinstance(caught.value, ServiceUnavailable)
-
-
-# --- rejected -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "payload", "code"),
-    [
-        (400, {"state": "error", "error": {"code": "SLOT_TAKEN"}}, "SLOT_TAKEN"),
-        (400, {"state": "error", "error": "SLOT_TAKEN"}, "SLOT_TAKEN"),
-        (422, {"errorCode": "calendar.not_found"}, "calendar.not_found"),
-        (409, {"error": {"code": 4091}}, "4091"),
-        (404, None, None),
-        (400, {"state": "error"}, None),
-        (410, ["SLOT_TAKEN"], None),
-    ],
-)
-def test_client_errors_are_rejections(status: int, payload: Any, code: str | None) -> None:
-    pool = FakePool(response(status, payload))
-
-    with pytest.raises(BookingRejected) as caught:
-        client(pool).add_event(EVENT)
-
-    assert (caught.value.upstream_status, caught.value.upstream_code) == (status, code)
-    assert caught.value.status == 422
-    assert len(pool.calls) == 1
-
-
-@pytest.mark.parametrize(
-    ("payload", "code"),
-    [
-        ({"success": False, "code": "X"}, "X"),
-        ({"error": {"code": "E1"}}, "E1"),
-        ({"state": "error", "error": {"code": "SLOT_TAKEN"}, "eventId": EVENT_ID}, "SLOT_TAKEN"),
-        ({"error": "boom", "eventId": EVENT_ID}, "boom"),
-        ({"success": False}, None),
-    ],
-)
-def test_success_status_with_an_error_body_is_a_rejection(payload: dict[str, Any], code: str | None) -> None:
-    with pytest.raises(BookingRejected) as caught:
-        client(FakePool(response(200, payload))).add_event(EVENT)
-
-    assert (caught.value.upstream_status, caught.value.upstream_code) == (200, code)
+    assert isinstance(outcome, Unavailable)
+    assert outcome.retry_after is not None
+    assert 115 <= outcome.retry_after <= 120
 
 
 @pytest.mark.parametrize(
@@ -331,86 +642,225 @@ def test_success_status_with_an_error_body_is_a_rejection(payload: dict[str, Any
         {"error": "Jan Barášek already has a booking at 10:00"},
         {"state": "error", "code": "x" * 65},
         {"state": "error", "code": "new\nline"},
+        {"state": "error", "code": "SLOT_TAKEN\n"},
         {"state": "error", "code": True},
         {"state": "error", "error": {"code": ["SLOT_TAKEN"]}},
     ],
 )
 def test_free_text_error_codes_are_not_repeated(payload: dict[str, Any]) -> None:
-    with pytest.raises(BookingRejected) as caught:
-        client(FakePool(response(400, payload))).add_event(EVENT)
+    outcome = client(FakePool(response(400, payload))).add_event(EVENT)
 
-    assert caught.value.upstream_code is None
-    assert "Barášek" not in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("status", "raw"),
-    [
-        (200, b"{}"),
-        (200, b'{"eventId": ""}'),
-        (200, b'{"eventId": 123}'),
-        (200, b'{"eventId": null}'),
-        (200, b""),
-        (200, b"<html>OK</html>"),
-        (200, b'["fqdjnvzrfqjcsmvyhgjirjtvftknayzx"]'),
-        (201, b'{"id": "fqdjnvzrfqjcsmvyhgjirjtvftknayzx"}'),
-        (200, b"\xff\xfe"),
-    ],
-)
-def test_success_without_event_id_is_a_bad_response(status: int, raw: bytes) -> None:
-    with pytest.raises(BizKitHubBadResponse) as caught:
-        client(FakePool(response(status, raw=raw))).add_event(EVENT)
-
-    assert caught.value.status == 502
+    assert outcome == Rejected(400, None)
+    assert "Barášek" not in repr(outcome)
 
 
-def test_any_2xx_with_an_event_id_succeeds() -> None:
-    assert client(FakePool(response(201, {"eventId": EVENT_ID, "state": "ok"}))).add_event(EVENT) == EVENT_ID
+def test_an_unknown_code_is_logged_with_the_status_but_not_the_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bookhook.calendar.client")
+    body = {"error": {"code": "CALENDAR_LOCKED", "message": "Calendar of Jan Barášek is locked"}}
+
+    outcome = client(FakePool(response(500, body))).add_event(EVENT)
+
+    assert outcome == Unavailable(True, "HTTP 500", status=500, code="CALENDAR_LOCKED")
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].name == "bookhook.calendar.client"
+    assert "CALENDAR_LOCKED" in warnings[0].getMessage()
+    assert "500" in warnings[0].getMessage()
+    assert "Barášek" not in caplog.text
+    assert "locked" not in caplog.text
 
 
-# --- connection failures never leak the key -------------------------------------------------------
+@pytest.mark.parametrize("code", [KEY_NOT_FOUND, RATE_LIMIT_EXCEEDED])
+def test_known_codes_are_not_warned_about(code: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="bookhook.calendar.client")
+    body = {"error": {"code": code}}
+
+    client(FakePool(response(500, body), response(500, body))).add_event(EVENT)
+
+    assert caplog.records == []
+
+
+# --- connections: read whole and pooled, or closed -------------------------------------------------
+
+
+def test_a_body_read_to_its_end_goes_back_to_the_pool_open() -> None:
+    connection = PooledConnection()
+
+    client(FakePool(response(200, {"eventId": EVENT_ID}, connection=connection))).add_event(EVENT)
+
+    assert connection.pooled == [False]
+    assert not connection.closed
+
+
+@pytest.mark.parametrize("status", [200, 400, 500])
+def test_an_oversized_body_is_not_drained_its_connection_is_closed(status: int) -> None:
+    connection = PooledConnection()
+    body = CountingBody(b"x" * (10 * MAX_BODY_BYTES))
+
+    client(FakePool(response(status, fp=body, connection=connection))).add_event(EVENT)
+
+    assert connection.closed
+    assert connection.pooled == [True]  # only its slot goes back, closed
+    assert body.served <= MAX_BODY_BYTES + 1
+
+
+class CountingBody(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.served = 0
+
+    def read1(self, size: int | None = -1) -> bytes:
+        chunk = super().read1(size)
+        self.served += len(chunk)
+        return chunk
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.served += len(chunk)
+        return chunk
+
+
+class BrokenBody(io.BytesIO):
+    def read1(self, size: int | None = -1) -> bytes:
+        raise ConnectionResetError(104, f"reset while reading {ENDPOINT}?apiKey={API_KEY}")
+
+
+def test_a_body_broken_off_is_unavailable_and_the_connection_closed() -> None:
+    connection = PooledConnection()
+
+    outcome = client(FakePool(response(200, fp=BrokenBody(b""), connection=connection))).add_event(EVENT)
+
+    assert outcome == Unavailable(True, "ProtocolError", status=200)
+    assert connection.closed
+    assert_no_key(outcome)
+
+
+# --- failures while sending: never raised, never leak the key --------------------------------------
 
 URL_WITH_KEY = f"{ADD_EVENT_PATH}?apiKey={API_KEY}"
 
 
-def connection_errors() -> list[HTTPError]:
+def sending_errors() -> list[tuple[Exception, bool, str]]:
     pool = urllib3.HTTPSConnectionPool("api.bizkithub.com", 443)
     connection = urllib3.connection.HTTPSConnection("api.bizkithub.com", 443)
     new_connection = NewConnectionError(
         connection, f"Failed to establish a new connection for {URL_WITH_KEY}"
     )
+    timed_out = ConnectTimeoutError(connection, f"Connection to {URL_WITH_KEY} timed out")
+    no_name = NameResolutionError("api.bizkithub.com", connection, socket.gaierror(f"no {URL_WITH_KEY}"))
+    read_timeout = ReadTimeoutError(pool, URL_WITH_KEY, f"Read timed out. url={URL_WITH_KEY}")
     return [
-        ReadTimeoutError(pool, URL_WITH_KEY, f"Read timed out. (read timeout=8.0) url={URL_WITH_KEY}"),
-        ProtocolError(f"Connection aborted while sending {URL_WITH_KEY}", ConnectionResetError(104, "reset")),
-        new_connection,
-        MaxRetryError(pool, URL_WITH_KEY, new_connection),
-        SSLError(f"certificate verify failed for {BASE_URL}{URL_WITH_KEY}"),
+        (new_connection, False, "NewConnectionError"),
+        (timed_out, False, "ConnectTimeoutError"),
+        (no_name, False, "NameResolutionError"),
+        (MaxRetryError(pool, URL_WITH_KEY, new_connection), False, "NewConnectionError"),
+        (MaxRetryError(pool, URL_WITH_KEY, timed_out), False, "ConnectTimeoutError"),
+        (MaxRetryError(pool, URL_WITH_KEY, no_name), False, "NameResolutionError"),
+        (ValueError(f"Invalid header value b'Bearer {API_KEY}\\n'"), False, "ValueError"),
+        (read_timeout, True, "ReadTimeoutError"),
+        (MaxRetryError(pool, URL_WITH_KEY, read_timeout), True, "ReadTimeoutError"),
+        (
+            ProtocolError(
+                f"Connection aborted while sending {URL_WITH_KEY}", ConnectionResetError(104, "reset")
+            ),
+            True,
+            "ProtocolError",
+        ),
+        (SSLError(f"certificate verify failed for {BASE_URL}{URL_WITH_KEY}"), True, "SSLError"),
+        (MaxRetryError(pool, URL_WITH_KEY, None), True, "MaxRetryError"),
+        (HTTPError(f"something about {URL_WITH_KEY}"), True, "HTTPError"),
+        (ZeroDivisionError(f"{API_KEY}"), True, "ZeroDivisionError"),
+        (RuntimeError(f"{URL_WITH_KEY}"), True, "RuntimeError"),
+        (OSError(f"{URL_WITH_KEY}"), True, "OSError"),
     ]
 
 
-@pytest.mark.parametrize("error", connection_errors(), ids=lambda error: type(error).__name__)
+@pytest.mark.parametrize(
+    ("error", "received", "cause"), sending_errors(), ids=lambda value: type(value).__name__
+)
 @pytest.mark.parametrize("auth_mode", ["query", "bearer"])
-def test_connection_failures_are_unavailable_without_the_key(error: HTTPError, auth_mode: AuthMode) -> None:
-    assert API_KEY in str(error)  # the urllib3 text itself carries the key
+def test_sending_failures_are_outcomes_without_the_key(
+    error: Exception, received: bool, cause: str, auth_mode: AuthMode
+) -> None:
+    assert API_KEY in str(error)  # the exception's own text carries the key
     pool = FakePool(error)
 
-    with pytest.raises(BizKitHubUnavailable) as caught:
-        client(pool, auth_mode=auth_mode).add_event(EVENT)
+    outcome = client(pool, auth_mode=auth_mode).add_event(EVENT)
 
-    raised = caught.value
-    assert API_KEY not in str(raised)
-    assert API_KEY not in repr(raised)
-    assert API_KEY not in raised.message
-    assert type(error).__name__ in str(raised)
-    assert raised.__cause__ is None
-    assert raised.__suppress_context__ is True
-    assert (raised.upstream_status, raised.retry_after) == (None, None)
+    assert outcome == Unavailable(may_have_been_received=received, cause=cause)
+    assert_no_key(outcome)
     assert len(pool.calls) == 1
 
 
-def test_non_urllib3_errors_are_not_swallowed() -> None:
-    with pytest.raises(ZeroDivisionError):
-        client(FakePool(ZeroDivisionError())).add_event(EVENT)
+# --- the watchdog behind build_pool (socketpair: no network) ---------------------------------------
+
+
+def test_the_watchdog_cuts_a_blocked_read_at_the_deadline() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        watchdog = client_module._Watchdog(time.monotonic() + 0.2)
+        watchdog.watch(object(), ours)
+        started = time.monotonic()
+
+        assert ours.recv(10) == b""  # the server sent nothing; the cut ends the wait
+
+        assert 0.15 < time.monotonic() - started < 0.5
+        assert watchdog.fired
+        watchdog.close()
+
+
+def test_the_watchdog_leaves_released_and_closed_calls_alone() -> None:
+    released, theirs = socket.socketpair()
+    with released, theirs:
+        watchdog = client_module._Watchdog(time.monotonic() + 0.05)
+        connection = object()
+        watchdog.watch(connection, released)
+        assert watchdog.release(connection) is False
+        time.sleep(0.15)
+        assert watchdog.fired
+        theirs.sendall(b"still open")
+        assert released.recv(20) == b"still open"
+        watchdog.close()
+
+    closed, theirs = socket.socketpair()
+    with closed, theirs:
+        watchdog = client_module._Watchdog(time.monotonic() + 0.05)
+        watchdog.watch(object(), closed)
+        watchdog.close()
+        time.sleep(0.15)
+        assert not watchdog.fired
+        theirs.sendall(b"x")
+        assert closed.recv(1) == b"x"
+
+
+def test_the_watchdog_cuts_a_socket_shown_after_it_fired() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        watchdog = client_module._Watchdog(time.monotonic())
+        deadline = time.monotonic() + 1
+        while not watchdog.fired and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+        watchdog.watch(object(), ours)
+
+        assert ours.recv(1) == b""
+        watchdog.close()
+
+
+def test_the_watchdog_timer_thread_ends_with_the_call() -> None:
+    before = threading.active_count()
+    pool = FakePool(ok())
+    watched = client(pool)
+    watched._watched = True  # a FakePool is not built by build_pool; arm the watchdog anyway
+
+    assert watched.add_event(EVENT, deadline=time.monotonic() + 30) == Created(EVENT_ID)
+
+    deadline = time.monotonic() + 1
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before
 
 
 # --- Retry-After ----------------------------------------------------------------------------------
@@ -488,6 +938,13 @@ def test_build_pool_has_explicit_timeouts(connect: float, read: float) -> None:
     timeout = pool.connection_pool_kw["timeout"]
     assert isinstance(timeout, urllib3.Timeout)
     assert (timeout.connect_timeout, timeout.read_timeout) == (connect, read)
+
+
+@pytest.mark.parametrize("url", ["https://api.bizkithub.com", "http://127.0.0.1:3000"])
+def test_build_pool_connections_report_to_the_watchdog(url: str) -> None:
+    pool = build_pool(connect_timeout=1, read_timeout=1).connection_from_url(url)  # no socket yet
+
+    assert issubclass(pool.ConnectionCls, client_module._WatchedHTTPConnection)
 
 
 def test_build_pool_retry_policy_in_action() -> None:

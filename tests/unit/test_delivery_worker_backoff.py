@@ -9,21 +9,14 @@ import pytest
 from bookhook.delivery.worker import DeliveryWorker
 
 
-class _UnusedPersistence:
-    """Only `configure` is called when the worker is built; delays touch nothing else."""
-
-    def configure(self, *_args: Any, **_kwargs: Any) -> None:
-        pass
-
-
 def _worker(*, base: float = 10, cap: float = 900, jitter: Any = None) -> DeliveryWorker:
     return DeliveryWorker(
-        persistence=_UnusedPersistence(),  # type: ignore[arg-type]
-        add_event=lambda event, key: "unused",
+        records=None,  # type: ignore[arg-type]  # delays touch nothing but the settings
+        add_event=None,  # type: ignore[arg-type]
         delivery_queue=None,  # type: ignore[arg-type]
         dead_letter_queue=None,  # type: ignore[arg-type]
-        ttl_days=7,
         max_attempts=8,
+        lease_seconds=60,
         backoff_base_seconds=base,
         backoff_cap_seconds=cap,
         jitter=jitter or (lambda ceiling: ceiling),  # the top of the jitter range, to see the ceiling

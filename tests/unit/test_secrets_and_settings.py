@@ -326,6 +326,8 @@ def test_settings_defaults() -> None:
         "secret_max_age_seconds": 300,
         "idempotency_ttl_days": 7,
         "in_flight_wait_seconds": 5.0,
+        "webhook_deadline_seconds": 10.0,
+        "delivery_lease_seconds": 60,
         "max_body_bytes": 256 * 1024,
         "typeform_rules_file": "typeform_rules.toml",
         "delivery_queue_url": None,

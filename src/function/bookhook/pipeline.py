@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bookhook.delivery.booking import BookingDelivery
+from bookhook.deadline import Deadline
+from bookhook.delivery.booking import BookingDelivery, DeliveryResult
 from bookhook.errors import BookingRejected, Unmappable
 from bookhook.request import WebhookRequest
 from bookhook.secrets import SecretStore
@@ -24,7 +25,7 @@ class Outcome:
     kind: str  # delivered, duplicate, queued, ignored or rejected
     body: dict[str, Any]
     booking_key: str | None = field(default=None, repr=False)
-    failure_reason: str | None = None
+    delivery: DeliveryResult | None = None  # what the delivery did, for metrics and logs
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class Services:
     sources: Mapping[str, WebhookSource]
 
 
-def accept_webhook(source: WebhookSource, request: WebhookRequest, services: Services) -> Outcome:
+def accept_webhook(
+    source: WebhookSource, request: WebhookRequest, services: Services, deadline: Deadline
+) -> Outcome:
     secrets = services.secrets.current()
     source.authenticate(request, secrets.sender_secrets(source.name))
     try:
@@ -46,11 +49,14 @@ def accept_webhook(source: WebhookSource, request: WebhookRequest, services: Ser
         raise
     if isinstance(result, Ignored):
         return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
-    return _deliver(source, result, services)
+    return deliver_booking(source, result, services.delivery, deadline)
 
 
-def _deliver(source: WebhookSource, booking: Booking, services: Services) -> Outcome:
-    result = services.delivery.deliver(booking, source.name)
+def deliver_booking(
+    source: WebhookSource, booking: Booking, delivery: BookingDelivery, deadline: Deadline
+) -> Outcome:
+    """What the sender is told, from what the delivery did: the one place that decides it."""
+    result = delivery.deliver(booking, source.name, deadline)
     if result.status in ("queued", "dead_lettered"):
         # Accepted: on the delivery queue (or, after every try failed, in the dead-letter queue for an
         # operator to replay); repeats are answered alike and never queued twice.
@@ -59,7 +65,7 @@ def _deliver(source: WebhookSource, booking: Booking, services: Services) -> Out
             kind="queued",
             body={"status": result.status},
             booking_key=booking.key,
-            failure_reason=result.failure_reason,
+            delivery=result,
         )
     if result.status == "rejected":
         if not source.acknowledge_rejections:
@@ -71,8 +77,10 @@ def _deliver(source: WebhookSource, booking: Booking, services: Services) -> Out
         body = {"status": "rejected", "reason": "BizKitHub rejected the event; retrying will not help"}
         if result.bizkithub_error:
             body["bizkithubError"] = result.bizkithub_error
-        return Outcome(status=200, kind="rejected", body=body, booking_key=booking.key)
+        return Outcome(status=200, kind="rejected", body=body, booking_key=booking.key, delivery=result)
     kind = "duplicate" if result.duplicate else "delivered"
-    return Outcome(
-        status=200, kind=kind, body={"status": kind, "eventId": result.event_id}, booking_key=booking.key
-    )
+    # Any 2xx from BizKitHub means the event exists; when it named no eventId, none is invented.
+    delivered: dict[str, Any] = {"status": kind}
+    if result.event_id is not None:
+        delivered["eventId"] = result.event_id
+    return Outcome(status=200, kind=kind, body=delivered, booking_key=booking.key, delivery=result)

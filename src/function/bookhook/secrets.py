@@ -22,7 +22,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from bookhook.errors import ConfigurationError
 
-API_KEY_PATTERN = re.compile(r"^(PROD|DEV_|ROOT)[A-Za-z0-9]{28}$")
+# Applied with fullmatch: `$` would accept a trailing newline, and a key with one breaks both auth modes.
+API_KEY_PATTERN = re.compile(r"(PROD|DEV_|ROOT)[A-Za-z0-9]{28}")
 API_KEY_FIELD = "bizkithubApiKey"
 
 
@@ -47,7 +48,7 @@ class BookingSecrets(BaseModel):
 
     def bizkithub_key(self) -> str:
         """The API key, checked against BizKitHub's documented format before it is used."""
-        if not API_KEY_PATTERN.match(self.bizkithub_api_key):
+        if not API_KEY_PATTERN.fullmatch(self.bizkithub_api_key):
             raise ConfigurationError(
                 f"secret field {API_KEY_FIELD} is not a BizKitHub API key "
                 "(expected PROD, DEV_ or ROOT followed by 28 letters or digits)"

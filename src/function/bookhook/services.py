@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import boto3
 import urllib3
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from bookhook.calendar.client import BizKitHubClient, build_pool
 from bookhook.delivery.booking import BookingDelivery
 from bookhook.delivery.queue import DeliveryQueue
+from bookhook.delivery.records import BookingRecords
 from bookhook.delivery.worker import DeliveryWorker
 from bookhook.pipeline import Services
 from bookhook.secrets import SecretStore
@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 _botocore_logger = logging.getLogger("botocore")
 _botocore_logger.setLevel(max(_botocore_logger.level, logging.INFO))
 
-# AWS calls sit on the request path: fail fast and let the sender retry rather than hang.
-_AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+# AWS calls sit on the request path: one try of at most 1 s to connect and 2 s to read
+# (`delivery.booking.AWS_CALL_WORST_SECONDS`), so each step's worst case is known and the answer
+# stays within its deadline; where a retry matters (recording an eventId) our code retries in budget.
+_AWS_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1, "mode": "standard"})
 
 BuiltT = TypeVar("BuiltT")
 
@@ -73,7 +75,7 @@ def _clients(
     secretsmanager: SecretsManagerClient | None,
     dynamodb: DynamoDBClient | None,
     pool: urllib3.PoolManager | None,
-) -> tuple[SecretStore, BizKitHubClient, DynamoDBPersistenceLayer]:
+) -> tuple[SecretStore, BizKitHubClient, BookingRecords]:
     secrets = SecretStore(
         settings.booking_secret_arn,
         max_age_seconds=settings.secret_max_age_seconds,
@@ -91,11 +93,12 @@ def _clients(
             read_timeout=settings.bizkithub_read_timeout_seconds,
         ),
     )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table_name,
-        boto3_client=dynamodb or boto3.client("dynamodb", config=_AWS_CONFIG),
+    records = BookingRecords(
+        settings.idempotency_table_name,
+        dynamodb or boto3.client("dynamodb", config=_AWS_CONFIG),
+        ttl_days=settings.idempotency_ttl_days,
     )
-    return secrets, client, persistence
+    return secrets, client, records
 
 
 def build_services(
@@ -106,17 +109,16 @@ def build_services(
     pool: urllib3.PoolManager | None = None,
     sqs: SQSClient | None = None,
 ) -> Services:
-    secrets, client, persistence = _clients(
-        settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool
-    )
+    secrets, client, records = _clients(settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool)
     queue = None
     if settings.delivery_queue_url:
         queue = DeliveryQueue(settings.delivery_queue_url, sqs or boto3.client("sqs", config=_AWS_CONFIG))
     delivery = BookingDelivery(
-        persistence=persistence,
+        records=records,
         add_event=client.add_event,
-        ttl_days=settings.idempotency_ttl_days,
         in_flight_wait_seconds=settings.in_flight_wait_seconds,
+        # Outlives the request (which ends by its deadline), so it never lapses while a call is out.
+        lease_seconds=settings.webhook_deadline_seconds + 5,
         queue=queue,
     )
     # Imported here, not at the top: the delivery worker shares this module but maps no webhooks.
@@ -147,15 +149,15 @@ def build_worker(
         raise SettingsError(
             "invalid configuration: the worker needs DELIVERY_QUEUE_URL and DEAD_LETTER_QUEUE_URL"
         )
-    _, client, persistence = _clients(settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool)
+    _, client, records = _clients(settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool)
     sqs = sqs or boto3.client("sqs", config=_AWS_CONFIG)
     return DeliveryWorker(
-        persistence=persistence,
+        records=records,
         add_event=client.add_event,
         delivery_queue=DeliveryQueue(settings.delivery_queue_url, sqs),
         dead_letter_queue=DeliveryQueue(settings.dead_letter_queue_url, sqs),
-        ttl_days=settings.idempotency_ttl_days,
         max_attempts=settings.delivery_max_attempts,
+        lease_seconds=settings.delivery_lease_seconds,
         backoff_base_seconds=settings.delivery_backoff_base_seconds,
         backoff_cap_seconds=settings.delivery_backoff_cap_seconds,
     )

@@ -51,6 +51,13 @@ class Settings(BaseModel):
     # A duplicate that arrives while the first copy is being delivered waits this long for its
     # result before being told 409 + Retry-After.
     in_flight_wait_seconds: Annotated[float, Field(alias="IN_FLIGHT_WAIT_SECONDS", ge=0, le=10)] = 5.0
+    # The webhook answers every sender within this many seconds, whatever its dependencies do
+    # (each step starts only when the time left can hold its worst case; see bookhook.deadline).
+    webhook_deadline_seconds: Annotated[float, Field(alias="WEBHOOK_DEADLINE_SECONDS", ge=5, le=25)] = 10.0
+    # The worker's lease on a booking while it calls BizKitHub: longer than the worker's own timeout
+    # (so it cannot lapse mid-call) and shorter than the queue's visibility timeout (so a message SQS
+    # offers again finds it expired).
+    delivery_lease_seconds: Annotated[int, Field(alias="DELIVERY_LEASE_SECONDS", ge=10, le=900)] = 60
     max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", gt=0, le=10 * 1024 * 1024)] = 256 * 1024
     # Relative paths are read from the function's root (where `bookhook/` is), so the file deployed
     # beside the code is found whatever the working directory.

@@ -1,17 +1,20 @@
-"""Exactly-once delivery of a booking, keyed by the sender's own stable id.
+"""Exactly-once delivery of a booking from the webhook, keyed by the sender's own stable id.
 
-The booking key is claimed in DynamoDB through Powertools idempotency before BizKitHub is called,
-and the record then says what became of the booking:
-- `delivered` (with the eventId): a repeat gets the eventId back and BizKitHub is not called;
-- `queued`: BizKitHub was slow, down or rate limiting, so the booking went on the DeliveryQueue;
-  a repeat is answered "queued" again and not queued twice; the worker later marks it delivered;
-- `rejected`: BizKitHub refused it (a 4xx); a repeat is refused the same way without calling
-  BizKitHub again, and the booking is kept (via the queue, in the dead-letter queue) for an operator.
-A repeat while the first is still being claimed waits briefly for its result, then gets 409 with
-Retry-After. A failure that is neither (no queue configured, the queue itself failing) is not
-remembered (Powertools deletes the claim) so the sender's retry starts afresh. The same key with a
-different booking is a 422. Records expire after `ttl_days` (at least a week: Stripe retries for
-three days).
+The booking record (`delivery.records`) is claimed before BizKitHub is called, and what the call
+came to decides the record and the sender's answer:
+- created (any 2xx): the eventId is recorded (tried again within the time left); if the record
+  cannot be written, the eventId goes on the queue as a "record" message; either way the sender is
+  told 200, never a 5xx that would make it send the booking again;
+- rejected: kept on the queue for an operator, recorded as final; a repeat is refused alike
+  without calling BizKitHub;
+- anything else (BizKitHub slow, down, rate limiting, refusing our key; the key unreadable): the
+  booking goes on the queue, after BizKitHub's Retry-After when it gave one, and the sender is told
+  202. The message is sent *before* the record says "queued" and names this request's lease, so the
+  worker may start at once and a late "queued" write can never hide its result.
+A repeat finds the record: delivered (200 with the eventId), rejected, queued (202), or in flight,
+when it waits briefly for the result, then gets 409 with Retry-After. 503 only when the booking is
+neither created nor on the queue (no queue configured, or the queue failing): the claim is released
+and the sender's retry starts afresh. The same key with a different booking is a 422.
 
 Ambiguous outcomes: a read timeout or dropped connection after the request was sent may have
 created the event. Such a booking is queued like any retryable failure, and every call for it
@@ -22,164 +25,244 @@ exactly this case; the README says so and the fault-injection test counts them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    BaseError,
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import Any, Literal, Protocol
 
 from bookhook.calendar.event import CalendarEvent
+from bookhook.calendar.outcomes import (
+    AddEventOutcome,
+    Created,
+    KeyRefused,
+    Rejected,
+    reason_of,
+    retry_after_of,
+    unknown_code,
+)
+from bookhook.deadline import Deadline
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking
+from bookhook.delivery.records import BookingRecord, BookingRecords, BookingStoreUnavailable, fingerprint_of
 from bookhook.errors import (
-    BizKitHubBadResponse,
+    BizKitHubKeyRefused,
+    BizKitHubUnavailable,
     BookingConflict,
     BookingInFlight,
-    BookingRejected,
     ServiceUnavailable,
     WebhookError,
 )
+from bookhook.secrets import API_KEY_FIELD
 from bookhook.sources import Booking
 
 IN_FLIGHT_RETRY_AFTER_SECONDS = 10
 _POLL_INTERVAL_SECONDS = 0.2
-KEY_PREFIX = "booking"
+# The worst an AWS call can take with the clients' timeouts (services._WEBHOOK_AWS_CONFIG: one try,
+# 1 s to connect, 2 s to read); a step starts only when this much time is left.
+AWS_CALL_WORST_SECONDS = 3.2
+# Kept back from the BizKitHub call for what must follow it: recording the eventId, or queueing.
+_AFTER_CALL_RESERVE_SECONDS = AWS_CALL_WORST_SECONDS
+_MIN_CALL_SECONDS = 1.0
+_RECORD_TRIES = 3
+_RECORD_BACKOFF_SECONDS = 0.1
+_log = logging.getLogger(__name__)
 
-AddEvent = Callable[[CalendarEvent, str], str]
-"""Creates the event with the given Idempotency-Key header value; returns BizKitHub's eventId."""
+
+class AddEvent(Protocol):
+    def __call__(
+        self, event: CalendarEvent, idempotency_key: str | None = None, *, deadline: float | None = None
+    ) -> AddEventOutcome: ...
 
 
 def bizkithub_idempotency_key(booking_key: str) -> str:
     return hashlib.sha256(booking_key.encode("utf-8")).hexdigest()[:40]
 
 
-def idempotency_config(ttl_days: int, **extra: Any) -> IdempotencyConfig:
-    """The record layout both the webhook and the worker read and write."""
-    return IdempotencyConfig(
-        event_key_jmespath="bookingKey",
-        payload_validation_jmespath="identity",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=ttl_days * 24 * 3600,
-        **extra,
-    )
-
-
-def claim_of(booking_key: str, identity: str) -> dict[str, str]:
-    return {"bookingKey": booking_key, "identity": identity}
-
-
 @dataclass(frozen=True)
 class DeliveryResult:
-    status: str  # delivered, queued or rejected
+    status: Literal["delivered", "queued", "dead_lettered", "rejected"]
     event_id: str | None = None
     duplicate: bool = False  # an earlier request did the work; this one read its record
     upstream_status: int | None = None
     bizkithub_error: str | None = None
-    failure_reason: str | None = None  # why this request queued it (BizKitHubKeyRefused, …)
-
-
-def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
-    # Called by Powertools only when the result comes from the store, not from this request's work.
-    del idempotent_data
-    return {**response, "duplicate": True}
+    failure_reason: str | None = None  # why this request queued it (KeyRefused, Unavailable, …)
+    unknown_code: str | None = None  # an error code BizKitHub gave that we do not know
+    event_id_unknown: bool = False  # this request got a 2xx without a usable eventId
+    unrecorded: bool = False  # this request got an eventId the record could not take in time
 
 
 class BookingDelivery:
     def __init__(
         self,
         *,
-        persistence: BasePersistenceLayer,
+        records: BookingRecords,
         add_event: AddEvent,
-        ttl_days: int,
         in_flight_wait_seconds: float,
+        lease_seconds: float,
         queue: DeliveryQueue | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._config = idempotency_config(ttl_days, response_hook=_mark_duplicate)
+        self._records = records
         self._add_event = add_event
         self._queue = queue
         self._in_flight_wait = in_flight_wait_seconds
+        self._lease_seconds = lease_seconds
         self._sleep = sleep
-        self._clock = clock
-        self._deliver_once = idempotent_function(
-            data_keyword_argument="claim",
-            persistence_store=persistence,
-            config=self._config,
-            key_prefix=KEY_PREFIX,
-        )(self._deliver)
 
-    def register_context(self, context: LambdaContext) -> None:
-        """Lets an in-progress claim expire with the invocation, so a crash cannot block retries."""
-        self._config.register_lambda_context(context)
+    def deliver(self, booking: Booking, source: str, deadline: Deadline) -> DeliveryResult:
+        fingerprint = fingerprint_of(booking.identity())
+        owner = f"webhook:{uuid.uuid4().hex}"
+        existing = self._claim(booking.key, fingerprint, owner, deadline)
+        if existing is not None:
+            return _answer_from(existing)
+        outcome = self._add_event(
+            booking.event,
+            bizkithub_idempotency_key(booking.key),
+            deadline=deadline.less(_AFTER_CALL_RESERVE_SECONDS).at,
+        )
+        if isinstance(outcome, Created):
+            return self._created(booking, source, fingerprint, outcome, deadline)
+        if isinstance(outcome, Rejected):
+            return self._rejected(booking, source, owner, outcome, deadline)
+        return self._hand_off(booking, source, owner, outcome, deadline)
 
-    def deliver(self, booking: Booking, source: str) -> DeliveryResult:
-        claim = claim_of(booking.key, booking.identity())
-        deadline = self._clock() + self._in_flight_wait
-        while True:
-            try:
-                result = self._deliver_once(claim=claim, booking=booking, source=source)
-                break
-            except IdempotencyAlreadyInProgressError:
-                if self._clock() >= deadline:
-                    raise BookingInFlight(
-                        "the same booking is being delivered right now; retry shortly",
-                        retry_after=IN_FLIGHT_RETRY_AFTER_SECONDS,
-                    ) from None
-                self._sleep(_POLL_INTERVAL_SECONDS)
-            except IdempotencyValidationError:
+    def _claim(self, key: str, fingerprint: str, owner: str, deadline: Deadline) -> BookingRecord | None:
+        """None once this request holds the booking; else the record that answers the repeat."""
+        if not deadline.allows(AWS_CALL_WORST_SECONDS + _AFTER_CALL_RESERVE_SECONDS + _MIN_CALL_SECONDS):
+            raise ServiceUnavailable("not enough time left to deliver the booking; retry", retry_after=5)
+        waited_until = deadline.clock() + min(self._in_flight_wait, deadline.remaining() / 2)
+        record = self._records.claim(key, fingerprint, owner, self._lease_seconds)
+        while record is not None:
+            if not record.matches(fingerprint):
                 raise BookingConflict(
                     "this booking key was already used for a different booking", field="Idempotency-Key"
-                ) from None
-            except BaseError as error:
-                raise ServiceUnavailable(f"the booking store failed ({type(error).__name__})") from None
+                )
+            if not record.lease_live(self._records.now_ms()):
+                if record.state != "claimed":
+                    return record  # delivered, rejected, or on the queue (where the worker has it)
+                # A first try that died: take it over (the call repeats the same Idempotency-Key).
+                record = self._records.take_over(key, record, owner, self._lease_seconds)
+                continue
+            if deadline.clock() >= waited_until or not deadline.allows(AWS_CALL_WORST_SECONDS + 1):
+                raise BookingInFlight(
+                    "the same booking is being delivered right now; retry shortly",
+                    retry_after=IN_FLIGHT_RETRY_AFTER_SECONDS,
+                )
+            self._sleep(_POLL_INTERVAL_SECONDS)
+            record = self._records.get(key)
+            if record is None:  # released by its holder: claim it afresh
+                record = self._records.claim(key, fingerprint, owner, self._lease_seconds)
+        return None
+
+    def _created(
+        self, booking: Booking, source: str, fingerprint: str, created: Created, deadline: Deadline
+    ) -> DeliveryResult:
+        """The event exists: record it, or carry it on the queue; the sender hears 200 either way."""
+        for tries in range(_RECORD_TRIES):
+            if not deadline.allows(AWS_CALL_WORST_SECONDS + _RECORD_BACKOFF_SECONDS * tries):
+                break
+            self._sleep(_RECORD_BACKOFF_SECONDS * tries)
+            try:
+                record = self._records.record_delivered(booking.key, fingerprint, created.event_id)
+            except BookingStoreUnavailable:
+                continue
+            if record.state != "delivered" or record.event_id != created.event_id:
+                # A final state was there first: ours is a second event for this booking (or one
+                # created after a rejection). The record keeps the first; the sender hears of ours.
+                _log.error("an event was created for a booking already settled", extra={"source": source})
+            return DeliveryResult(
+                status="delivered", event_id=created.event_id, event_id_unknown=created.event_id is None
+            )
+        try:
+            self._send(_message(booking, source, kind="record", event_id=created.event_id), deadline=deadline)
+            carried = True
+        except ServiceUnavailable:
+            carried = False
+        _log.error(
+            "the eventId could not be recorded",
+            extra={"source": source, "carried_on_queue": carried},
+        )
         return DeliveryResult(
-            status=str(result.get("status", "delivered")),
-            event_id=result.get("eventId"),
-            duplicate=bool(result.get("duplicate")),
-            upstream_status=result.get("upstreamStatus"),
-            bizkithub_error=result.get("bizkithubError"),
-            failure_reason=None if result.get("duplicate") else result.get("failureReason"),
+            status="delivered",
+            event_id=created.event_id,
+            event_id_unknown=created.event_id is None,
+            unrecorded=True,
         )
 
-    def _deliver(self, *, claim: dict[str, str], booking: Booking, source: str) -> dict[str, Any]:
-        try:
-            return {
-                "status": "delivered",
-                "eventId": self._add_event(booking.event, bizkithub_idempotency_key(booking.key)),
-            }
-        except BookingRejected as rejected:
-            # Final: remembered, so a retry is refused without calling BizKitHub, and kept for an operator.
-            if self._queue is not None:
-                self._queue.send(
-                    self._message(claim, booking, source, kind="keep", failure=failure_of(rejected))
+    def _rejected(
+        self, booking: Booking, source: str, owner: str, rejected: Rejected, deadline: Deadline
+    ) -> DeliveryResult:
+        # Final: kept for an operator first (a refusal created nothing, so if it cannot be kept the
+        # sender retries), then remembered, so a repeat is refused without calling BizKitHub.
+        # Without a queue there is nowhere to keep it: the sender's own answer must do.
+        if self._queue is not None:
+            keep = _message(booking, source, kind="keep", failure=failure_of(rejected))
+            self._send_or_release(keep, booking.key, owner, deadline)
+        if deadline.allows(AWS_CALL_WORST_SECONDS):
+            try:
+                self._records.record_rejected(
+                    booking.key, owner, upstream_status=rejected.status, code=rejected.code
                 )
-            return {
-                "status": "rejected",
-                "upstreamStatus": rejected.upstream_status,
-                "bizkithubError": rejected.upstream_code,
-            }
-        except (ServiceUnavailable, BizKitHubBadResponse) as unavailable:
-            # BizKitHub down, slow, rate limiting or refusing our key, or the key unreadable: all can
-            # be fixed without the sender, so the booking waits on the queue.
-            if self._queue is None:
-                raise  # nowhere to keep it: the sender must retry
-            self._queue.send(
-                self._message(claim, booking, source, kind="deliver", failure=failure_of(unavailable))
+            except BookingStoreUnavailable:
+                _log.warning("the rejection could not be recorded", extra={"source": source})
+        return DeliveryResult(
+            status="rejected",
+            upstream_status=rejected.status,
+            bizkithub_error=rejected.code,
+            unknown_code=unknown_code(rejected),
+        )
+
+    def _hand_off(
+        self, booking: Booking, source: str, owner: str, outcome: AddEventOutcome, deadline: Deadline
+    ) -> DeliveryResult:
+        """Not created and not refused: the booking waits on the queue, no sooner than BizKitHub asked."""
+        reason = reason_of(outcome)
+        retry_after = retry_after_of(outcome)
+        if self._queue is None:
+            self._release(booking.key, owner, deadline)
+            if isinstance(outcome, KeyRefused):
+                raise BizKitHubKeyRefused(
+                    "BizKitHub refused the API key from the booking secret"
+                    if outcome.status is not None
+                    else f"the booking secret's {API_KEY_FIELD} is unreadable or not a BizKitHub API key"
+                )
+            raise BizKitHubUnavailable(
+                f"BizKitHub could not take the booking now ({reason}); retry later",
+                upstream_status=getattr(outcome, "status", None),
+                retry_after=retry_after,
             )
-            return {"status": "queued", "failureReason": type(unavailable).__name__}
+        message = _message(booking, source, kind="deliver", failure=failure_of(outcome), handed_off_by=owner)
+        self._send_or_release(message, booking.key, owner, deadline, delay_seconds=retry_after or 0)
+        if deadline.allows(AWS_CALL_WORST_SECONDS):
+            # If this fails, the message names this lease, so the worker can take it over anyway.
+            with contextlib.suppress(BookingStoreUnavailable):
+                self._records.record_queued(booking.key, owner, reason=reason)
+        return DeliveryResult(status="queued", failure_reason=reason, unknown_code=unknown_code(outcome))
+
+    def _send_or_release(
+        self, message: QueuedBooking, key: str, owner: str, deadline: Deadline, *, delay_seconds: int = 0
+    ) -> None:
+        try:
+            self._send(message, delay_seconds=delay_seconds, deadline=deadline)
+        except ServiceUnavailable:
+            self._release(key, owner, deadline)
+            raise
+
+    def _send(self, message: QueuedBooking, *, deadline: Deadline, delay_seconds: int = 0) -> None:
+        if self._queue is None:
+            raise ServiceUnavailable("no delivery queue is configured")
+        if not deadline.allows(AWS_CALL_WORST_SECONDS):
+            raise ServiceUnavailable("not enough time left to queue the booking; retry", retry_after=5)
+        self._queue.send(message, delay_seconds=delay_seconds)
+
+    def _release(self, key: str, owner: str, deadline: Deadline) -> None:
+        """Let the sender's retry start afresh; if even that cannot be written, the lease expires."""
+        if deadline.allows(AWS_CALL_WORST_SECONDS):
+            with contextlib.suppress(BookingStoreUnavailable):
+                self._records.release(key, owner)
 
     def keep_unmappable(
         self, source: str, body: bytes, headers: Mapping[str, str], error: WebhookError
@@ -192,31 +275,51 @@ class BookingDelivery:
                 QueuedBooking.unmappable(source=source, body=body, headers=dict(headers), reason=reason)
             )
 
-    @staticmethod
-    def _message(
-        claim: dict[str, str],
-        booking: Booking,
-        source: str,
-        *,
-        kind: Literal["deliver", "keep"],
-        failure: dict[str, Any],
-    ) -> QueuedBooking:
-        return QueuedBooking(
-            kind=kind,
-            source=source,
-            booking_key=claim["bookingKey"],
-            identity=claim["identity"],
-            event=booking.event.wire_event(),
-            attempts=1,
-            failure=failure,
+
+def _answer_from(record: BookingRecord) -> DeliveryResult:
+    """A repeat's answer, read from the record an earlier request wrote."""
+    if record.state == "delivered":
+        return DeliveryResult(status="delivered", event_id=record.event_id, duplicate=True)
+    if record.state == "rejected":
+        return DeliveryResult(
+            status="rejected",
+            duplicate=True,
+            upstream_status=record.upstream_status,
+            bizkithub_error=record.bizkithub_code,
         )
+    # Queued, being delivered by the worker, or dead-lettered for an operator: accepted either way.
+    return DeliveryResult(
+        status="dead_lettered" if record.state == "dead_lettered" else "queued", duplicate=True
+    )
 
 
-def failure_of(error: Exception) -> dict[str, Any]:
+def _message(
+    booking: Booking,
+    source: str,
+    *,
+    kind: Literal["deliver", "record", "keep"],
+    failure: dict[str, Any] | None = None,
+    event_id: str | None = None,
+    handed_off_by: str | None = None,
+) -> QueuedBooking:
+    return QueuedBooking(
+        kind=kind,
+        source=source,
+        booking_key=booking.key,
+        identity=booking.identity(),
+        event=booking.event.wire_event(),
+        attempts=1,
+        failure=failure,
+        event_id=event_id,
+        handed_off_by=handed_off_by,
+    )
+
+
+def failure_of(outcome: AddEventOutcome) -> dict[str, Any]:
     """Why a delivery failed, for the queue and the dead-letter queue: status and code, no secrets."""
     return {
-        "reason": type(error).__name__,
-        "status": getattr(error, "upstream_status", None),
-        "bizkithubError": getattr(error, "upstream_code", None),
-        "retryAfter": getattr(error, "retry_after", None),
+        "reason": reason_of(outcome),
+        "status": getattr(outcome, "status", None),
+        "bizkithubError": getattr(outcome, "code", None),
+        "retryAfter": retry_after_of(outcome),
     }

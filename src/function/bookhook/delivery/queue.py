@@ -1,10 +1,14 @@
 """The delivery queue: bookings waiting for BizKitHub, and what could not be used, with the reason.
 
-The webhook function only ever sends to the DeliveryQueue (least privilege). A message is either
-a booking to deliver (`kind: "deliver"`), or something to keep for an operator (`kind: "keep"`): a
-booking BizKitHub rejected, or a verified webhook that could not be mapped (its raw body kept so it
-can be replayed once the rules or metadata are fixed). The delivery worker delivers the first kind
-and moves the second to the DeadLetterQueue, where nothing expires for 14 days.
+The webhook function only ever sends to the DeliveryQueue (least privilege). A message is one of:
+- a booking to deliver (`kind: "deliver"`), with the owner of the lease that sent it
+  (`handed_off_by`), so the worker may take that lease over at once;
+- an eventId to record (`kind: "record"`): BizKitHub created the event but the booking record could
+  not be written in time; the worker records it, and never calls BizKitHub for it;
+- something to keep for an operator (`kind: "keep"`): a booking BizKitHub rejected, or a verified
+  webhook that could not be mapped (its raw body kept so it can be replayed once the rules or
+  metadata are fixed). The worker moves these to the DeadLetterQueue, where nothing expires for
+  14 days.
 
 Messages carry no secrets. They do carry the booking (attendee data included): both queues are
 encrypted at rest.
@@ -30,12 +34,16 @@ REPLAY_HEADERS = frozenset({"content-type", "idempotency-key"})
 class QueuedBooking(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["deliver", "keep"]
+    kind: Literal["deliver", "record", "keep"]
     source: str
     booking_key: str | None = None
     identity: str | None = None
     event: dict[str, Any] | None = None  # the add-event `event` object, as it goes on the wire
     attempts: int = 0
+    # `record`: the eventId BizKitHub gave (None: a 2xx that carried none).
+    event_id: str | None = None
+    # `deliver`: the lease holder that queued it; it has stopped calling BizKitHub for this booking.
+    handed_off_by: str | None = None
     # Why it is kept: {"reason": ..., "status": ..., "bizkithubError": ...}; never a secret.
     failure: dict[str, Any] | None = None
     # For webhooks that could not be mapped: the body exactly as received, and its content type.

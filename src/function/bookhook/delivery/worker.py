@@ -3,120 +3,218 @@
 For each message:
 - `keep` (a rejection or an unmappable webhook the webhook function kept): moved to the
   DeadLetterQueue as it is, reason included.
-- `deliver`: skipped if the booking record already says delivered (a replay, or SQS delivering a
-  message twice); else BizKitHub is called. Delivered: the record is marked delivered with the
-  eventId, so the sender's later retries get it. Rejected: to the DeadLetterQueue at once, the
-  record marked rejected. Still unavailable: back on the queue with a delay (capped exponential
-  backoff with full jitter, or BizKitHub's Retry-After when longer, within the cap), never a sleep
-  in the function; after `max_attempts` tries, to the DeadLetterQueue with the reason.
-A failure of our own (the queue or the table unreachable) raises, so the batch reports the message
-as failed and SQS offers it again after the visibility timeout.
+- `record` (an eventId the webhook could not record in time): recorded; BizKitHub is not called.
+- `deliver`: the event is re-validated (a message that fails goes to the DeadLetterQueue with the
+  failing field names, never their values), then the booking's lease is taken with a conditional
+  write *before* BizKitHub is called, so a second copy of the message (SQS delivers at least once)
+  or a sender's retry cannot call while this one does. A booking already delivered or rejected is
+  dropped; one whose lease another holder has is handed back to SQS, which offers it again after
+  the visibility timeout (longer than any lease), when the holder's result is in the record.
+  Then, by outcome: created: the eventId recorded (or, if that fails, carried on the queue as a
+  `record` message); rejected: to the DeadLetterQueue, recorded as final; anything else: back on the
+  queue with a delay (capped exponential backoff with full jitter, or BizKitHub's Retry-After when
+  longer, within the cap), never a sleep in the function; after `max_attempts` tries, to the
+  DeadLetterQueue with the reason.
+A failure of our own before BizKitHub was called (the table or the queue unreachable) raises, so the
+batch reports the message as failed and SQS offers it again after the visibility timeout.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemNotFoundError,
-    IdempotencyValidationError,
-)
+from pydantic import ValidationError
 
 from bookhook.calendar.event import CalendarEvent
-from bookhook.delivery.booking import (
-    KEY_PREFIX,
-    AddEvent,
-    bizkithub_idempotency_key,
-    claim_of,
-    failure_of,
-    idempotency_config,
+from bookhook.calendar.outcomes import (
+    AddEventOutcome,
+    Created,
+    Rejected,
+    reason_of,
+    retry_after_of,
+    unknown_code,
 )
+from bookhook.deadline import Deadline
+from bookhook.delivery.booking import AWS_CALL_WORST_SECONDS, AddEvent, bizkithub_idempotency_key, failure_of
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking
-from bookhook.errors import BizKitHubBadResponse, BookingRejected, ServiceUnavailable
+from bookhook.delivery.records import BookingRecord, BookingRecords, BookingStoreUnavailable, fingerprint_of
+from bookhook.errors import ServiceUnavailable
+
+_log = logging.getLogger(__name__)
+_RECORD_TRIES = 3
+
+
+class BookingBusy(ServiceUnavailable):
+    """Another holder has this booking's lease: SQS should offer the message again later."""
+
+    code = "booking_busy"
+
+
+@dataclass(frozen=True)
+class WorkerResult:
+    outcome: str  # a metric name suffix: DeliveredLate, Retried, DeadLettered, …
+    failure_reason: str | None = None  # why BizKitHub failed this try (an outcome name)
+    unknown_code: str | None = None
+    event_id_unknown: bool = False
 
 
 class DeliveryWorker:
     def __init__(
         self,
         *,
-        persistence: BasePersistenceLayer,
+        records: BookingRecords,
         add_event: AddEvent,
         delivery_queue: DeliveryQueue,
         dead_letter_queue: DeliveryQueue,
-        ttl_days: int,
         max_attempts: int,
         backoff_base_seconds: float,
         backoff_cap_seconds: float,
+        lease_seconds: float,
         jitter: Callable[[float], float] = lambda ceiling: random.uniform(0, ceiling),  # noqa: S311 - not crypto
     ) -> None:
-        persistence.configure(idempotency_config(ttl_days), key_prefix=KEY_PREFIX)
-        self._persistence = persistence
+        self._records = records
         self._add_event = add_event
         self._delivery_queue = delivery_queue
         self._dead_letter_queue = dead_letter_queue
         self._max_attempts = max_attempts
         self._base = backoff_base_seconds
         self._cap = backoff_cap_seconds
+        self._lease_seconds = lease_seconds
         self._jitter = jitter
 
-    def process(self, message: QueuedBooking) -> tuple[str, str | None]:
-        """Handle one message; returns what happened (a metric name suffix) and, when BizKitHub
-        failed this try, why (the failure's type name)."""
+    def keep_unreadable(self, body: str, fields: list[str]) -> WorkerResult:
+        """A message that is not a booking message at all: to the DeadLetterQueue, as it came."""
+        self._dead_letter_queue.send(
+            QueuedBooking.unmappable(
+                source="unknown",
+                body=body.encode("utf-8", "replace"),
+                headers={},
+                reason={"reason": "unreadable_message", "fields": fields},
+            )
+        )
+        return WorkerResult("Unreadable")
+
+    def process(self, message: QueuedBooking, deadline: Deadline) -> WorkerResult:
+        """Handle one message and say what happened (raises only for failures of our own)."""
         key, identity, wire_event = message.booking_key, message.identity, message.event
-        if message.kind == "keep" or key is None or identity is None or wire_event is None:
+        if message.kind == "keep" or key is None or identity is None:
             self._dead_letter_queue.send(message)
-            return "Kept", None
-        if message.dead_lettered:  # redriven from the dead-letter queue by an operator: start afresh
-            message = message.model_copy(update={"attempts": 0, "dead_lettered": False})
-        claim = claim_of(key, identity)
-        if self._already_delivered(claim):
-            return "AlreadyDelivered", None
-        tries = message.attempts + 1
+            return WorkerResult("Kept")
+        fingerprint = fingerprint_of(identity)
+        if message.kind == "record":
+            self._record_created(key, fingerprint, Created(message.event_id), message, deadline)
+            return WorkerResult("Recorded")
         try:
             event = CalendarEvent.model_validate(wire_event)
-            event_id = self._add_event(event, bizkithub_idempotency_key(key))
-        except BookingRejected as rejected:
-            failure = failure_of(rejected) | {"attempts": tries}
+        except ValidationError as error:
+            fields = sorted({".".join(str(p) for p in d["loc"]) for d in error.errors(include_input=False)})
+            failure = {"reason": "invalid_event", "fields": fields}
             self._dead_letter_queue.send(
-                message.model_copy(update={"attempts": tries, "failure": failure, "dead_lettered": True})
+                message.model_copy(update={"failure": failure, "dead_lettered": True})
             )
-            self._persistence.save_success(
-                claim,
-                {
-                    "status": "rejected",
-                    "upstreamStatus": rejected.upstream_status,
-                    "bizkithubError": rejected.upstream_code,
-                },
+            return WorkerResult("Unreadable")
+        redriven = message.dead_lettered  # sent back from the dead-letter queue on purpose: start afresh
+        if redriven:
+            message = message.model_copy(update={"attempts": 0, "dead_lettered": False})
+        owner = f"worker:{uuid.uuid4().hex}"
+        holder = self._records.lease(
+            key,
+            fingerprint,
+            owner,
+            self._lease_seconds,
+            handed_off_by=message.handed_off_by,
+            reopen=redriven,
+        )
+        if holder is not None:
+            return self._not_ours(holder, fingerprint, message)
+        outcome = self._add_event(
+            event, bizkithub_idempotency_key(key), deadline=deadline.less(AWS_CALL_WORST_SECONDS * 2).at
+        )
+        if isinstance(outcome, Created):
+            self._record_created(key, fingerprint, outcome, message, deadline)
+            return WorkerResult("DeliveredLate", event_id_unknown=outcome.event_id is None)
+        tries = message.attempts + 1
+        failure = failure_of(outcome) | {"attempts": tries}
+        kept = message.model_copy(update={"attempts": tries, "failure": failure, "handed_off_by": None})
+        if isinstance(outcome, Rejected):
+            self._dead_letter_queue.send(kept.model_copy(update={"dead_lettered": True}))
+            self._settle(
+                lambda: self._records.record_rejected(
+                    key, owner, upstream_status=outcome.status, code=outcome.code
+                )
             )
-            return "Rejected", failure["reason"]
-        except (ServiceUnavailable, BizKitHubBadResponse) as unavailable:
-            failure = failure_of(unavailable) | {"attempts": tries}
-            retried = message.model_copy(update={"attempts": tries, "failure": failure})
-            if tries >= self._max_attempts:
-                self._dead_letter_queue.send(retried.model_copy(update={"dead_lettered": True}))
-                self._persistence.save_success(claim, {"status": "dead_lettered"})
-                return "DeadLettered", failure["reason"]
-            self._delivery_queue.send(
-                retried, delay_seconds=self.delay_before_next_try(tries, failure.get("retryAfter"))
-            )
-            return "Retried", failure["reason"]
-        self._persistence.save_success(claim, {"status": "delivered", "eventId": event_id})
-        return "DeliveredLate", None
+            return self._result("Rejected", outcome)
+        if tries >= self._max_attempts:
+            self._dead_letter_queue.send(kept.model_copy(update={"dead_lettered": True}))
+            self._settle(lambda: self._records.record_dead_lettered(key, owner, reason=reason_of(outcome)))
+            return self._result("DeadLettered", outcome)
+        delay = self.delay_before_next_try(tries, retry_after_of(outcome))
+        self._delivery_queue.send(kept.model_copy(update={"handed_off_by": owner}), delay_seconds=delay)
+        self._settle(lambda: self._records.record_queued(key, owner, reason=reason_of(outcome)))
+        return self._result("Retried", outcome)
 
     def delay_before_next_try(self, tries: int, retry_after: Any) -> int:
         backoff = self._jitter(min(self._cap, self._base * 2 ** (tries - 1)))
         asked = min(float(retry_after), self._cap) if isinstance(retry_after, int | float) else 0.0
         return round(max(backoff, asked))
 
-    def _already_delivered(self, claim: dict[str, str]) -> bool:
+    def _not_ours(self, holder: BookingRecord, fingerprint: str, message: QueuedBooking) -> WorkerResult:
+        """The lease was not taken: act on the record that stood in the way."""
+        if holder.state == "delivered":
+            return WorkerResult("AlreadyDelivered")
+        if holder.state == "rejected":
+            return WorkerResult("AlreadyRejected")
+        if not holder.matches(fingerprint):
+            failure = {"reason": "booking_key_conflict"}
+            self._dead_letter_queue.send(
+                message.model_copy(update={"failure": failure, "dead_lettered": True})
+            )
+            return WorkerResult("Conflict")
+        if holder.state == "dead_lettered":
+            return WorkerResult("AlreadyDeadLettered")  # a stale copy; a replay reopens it
+        raise BookingBusy("another holder is delivering this booking; SQS offers it again later")
+
+    def _record_created(
+        self, key: str, fingerprint: str, created: Created, message: QueuedBooking, deadline: Deadline
+    ) -> None:
+        """The event exists: record it; failing that, carry the eventId on the queue for a later try."""
+        for _ in range(_RECORD_TRIES):
+            if not deadline.allows(AWS_CALL_WORST_SECONDS):
+                break
+            try:
+                self._records.record_delivered(key, fingerprint, created.event_id)
+            except BookingStoreUnavailable:
+                continue
+            return
+        if message.kind == "record":
+            raise BookingStoreUnavailable("the eventId could not be recorded; SQS offers it again")
+        record = message.model_copy(
+            update={"kind": "record", "event_id": created.event_id, "handed_off_by": None, "failure": None}
+        )
         try:
-            record = self._persistence.get_record(claim)
-        except IdempotencyItemNotFoundError:
-            return False
-        except IdempotencyValidationError:
-            return False  # the key was reused for another booking; deliver this one as queued
-        data = (record.response_json_as_dict() if record is not None else None) or {}
-        return data.get("status") == "delivered" or "eventId" in data
+            self._delivery_queue.send(record)
+        except ServiceUnavailable:
+            # Neither the table nor the queue: the lease expires with the record still "delivering",
+            # so nobody calls BizKitHub again for it; an operator finds it in the logs.
+            _log.error("the eventId could not be recorded or queued", extra={"source": message.source})
+
+    def _dead_letter(self, message: QueuedBooking, failure: dict[str, Any]) -> None:
+        self._dead_letter_queue.send(message.model_copy(update={"failure": failure, "dead_lettered": True}))
+
+    @staticmethod
+    def _settle(write: Callable[[], BookingRecord | None]) -> None:
+        """Write the record after the queue already holds the booking; a failure is not fatal (the
+        lease expires, and the queued message or an operator's replay may take the booking again)."""
+        try:
+            write()
+        except BookingStoreUnavailable:
+            _log.warning("the booking record could not be updated after the try")
+
+    @staticmethod
+    def _result(name: str, outcome: AddEventOutcome) -> WorkerResult:
+        return WorkerResult(name, failure_reason=reason_of(outcome), unknown_code=unknown_code(outcome))

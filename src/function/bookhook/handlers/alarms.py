@@ -4,8 +4,32 @@ from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from bookhook.calendar.outcomes import KeyRefused
+
+
+def _count(name: str, **dimensions: str) -> None:
+    # One stream per name with the `service` dimension only (plus any given here), whichever function.
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, default_dimensions=dimensions):
+        pass
+
 
 def record_key_refused() -> None:
-    """Behind BizKitHubKeyRefusedAlarm: one stream (dimension `service` only) for both functions."""
-    with single_metric(name="BizKitHubKeyRefused", unit=MetricUnit.Count, value=1, default_dimensions={}):
-        pass
+    """Behind BizKitHubKeyRefusedAlarm."""
+    _count("BizKitHubKeyRefused")
+
+
+def record_delivery_signals(
+    *, failure_reason: str | None, unknown_code: str | None, event_id_unknown: bool, unrecorded: bool
+) -> None:
+    """What a delivery try says that an operator must hear of, from either function."""
+    if failure_reason == KeyRefused.__name__:
+        record_key_refused()
+    if unknown_code is not None:
+        # BizKitHub's advice: log and count codes we do not know; the code is a checked short token.
+        _count("BizKitHubUnknownErrorCode", code=unknown_code)
+    if event_id_unknown:
+        # Behind EventIdUnknownAlarm: a 2xx without an eventId; the event exists, its id is not known.
+        _count("EventIdUnknown")
+    if unrecorded:
+        # Behind EventIdNotRecordedAlarm: created, but the booking record could not say so in time.
+        _count("EventIdNotRecorded")

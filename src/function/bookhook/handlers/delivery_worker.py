@@ -1,7 +1,10 @@
 """Lambda entry point for the DeliveryQueue (SQS, partial batch responses).
 
 Each message is handled on its own: one that fails for a reason of ours (the queue or the table
-unreachable) is reported back to SQS, which offers it again; the others are done.
+unreachable, another holder's lease, too little time left in this invocation) is reported back to
+SQS, which offers it again; the others are done. A message that cannot be read as a booking message
+goes to the dead-letter queue with the names of the fields at fault, never their values, and does
+not fail the batch. Exceptions are reported to the trace and the log by type only.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
+from bookhook.deadline import Deadline
+from bookhook.delivery.booking import AWS_CALL_WORST_SECONDS
 from bookhook.delivery.queue import parse_message
-from bookhook.delivery.worker import DeliveryWorker
-from bookhook.handlers.alarms import record_key_refused
+from bookhook.delivery.worker import DeliveryWorker, WorkerResult
+from bookhook.errors import ServiceUnavailable
+from bookhook.handlers.alarms import record_delivery_signals
 from bookhook.services import BuiltOnFirstUse, build_worker
 from bookhook.settings import Settings
 
@@ -38,21 +45,62 @@ def use_worker(worker: DeliveryWorker | None) -> None:
     _worker.use(worker)
 
 
-@tracer.capture_method(capture_response=False)
-def handle_record(record: SQSRecord) -> None:
-    message = parse_message(record.body)
-    outcome, failure_reason = current_worker().process(message)
-    metrics.add_metric(name=f"Delivery{outcome}", unit=MetricUnit.Count, value=1)
-    if failure_reason == "BizKitHubKeyRefused":
-        record_key_refused()
+# What one message needs at least: the lease write, a short call, and the writes after it.
+_MIN_SECONDS_PER_MESSAGE = AWS_CALL_WORST_SECONDS * 3 + 1
+
+
+class NotEnoughTime(ServiceUnavailable):
+    """Too little of this invocation is left to handle the message: SQS offers it again."""
+
+
+class MessageFailed(Exception):
+    """What the batch sees when a message must come back: its text holds only the cause's type."""
+
+
+def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    try:
+        _handle(record, lambda_context)
+    except Exception as error:
+        # Only the type travels on: a traced or logged exception text could hold booking data.
+        logger.warning("delivery message offered again", extra={"error_type": type(error).__name__})
+        raise MessageFailed(type(error).__name__) from None
+
+
+@tracer.capture_method(capture_response=False, capture_error=False)
+def _handle(record: SQSRecord, context: LambdaContext) -> None:
+    worker = current_worker()
+    deadline = Deadline.after(context.get_remaining_time_in_millis() / 1000 - 1.0)
+    if not deadline.allows(_MIN_SECONDS_PER_MESSAGE):
+        raise NotEnoughTime("not enough time left in this invocation")
+    try:
+        message = parse_message(record.body)
+    except (ValidationError, ValueError) as error:
+        fields = _field_names(error)
+        result = worker.keep_unreadable(record.body, fields)
+        _log_result(result, source="unknown", attempts=0, failure={"reason": "unreadable_message"})
+        return
+    result = worker.process(message, deadline)
+    _log_result(result, source=message.source, attempts=message.attempts, failure=message.failure)
+
+
+def _field_names(error: ValueError) -> list[str]:
+    if isinstance(error, ValidationError):
+        details = error.errors(include_input=False)
+        return sorted({".".join(str(p) for p in d["loc"]) or "(message)" for d in details})
+    return ["(not JSON)"]
+
+
+def _log_result(result: WorkerResult, *, source: str, attempts: int, failure: Any) -> None:
+    metrics.add_metric(name=f"Delivery{result.outcome}", unit=MetricUnit.Count, value=1)
+    record_delivery_signals(
+        failure_reason=result.failure_reason,
+        unknown_code=result.unknown_code,
+        event_id_unknown=result.event_id_unknown,
+        unrecorded=False,
+    )
     logger.info(
         "delivery message handled",
-        extra={
-            "source": message.source,
-            "outcome": outcome,
-            "attempts": message.attempts,
-            "failure": message.failure,
-        },
+        extra={"source": source, "outcome": result.outcome, "attempts": attempts, "failure": failure},
     )
 
 

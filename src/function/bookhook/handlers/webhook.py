@@ -17,8 +17,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bookhook.deadline import Deadline
 from bookhook.errors import BizKitHubKeyRefused, WebhookError
-from bookhook.handlers.alarms import record_key_refused
+from bookhook.handlers.alarms import record_delivery_signals, record_key_refused
 from bookhook.pipeline import Outcome, Services, accept_webhook
 from bookhook.request import WebhookRequest
 from bookhook.services import BuiltOnFirstUse, build_services
@@ -64,6 +65,7 @@ def _accept(source_name: str) -> Response[str]:
     metrics.add_dimension(name="source", value=source_name)
     metrics.add_metric(name="WebhookReceived", unit=MetricUnit.Count, value=1)
     services = current_services()
+    started = app.context.get("deadline") or Deadline.after(services.settings.webhook_deadline_seconds)
     source = services.sources[source_name]
     request = WebhookRequest.from_http_api_event(
         app.current_event.raw_event, max_body_bytes=services.settings.max_body_bytes
@@ -76,10 +78,16 @@ def _accept(source_name: str) -> Response[str]:
             "headers": sorted(request.headers),
         },
     )
-    outcome = _traced_accept(source, request, services)
+    outcome = _traced_accept(source, request, services, started)
     metrics.add_metric(name=f"Booking{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)
-    if outcome.failure_reason == "BizKitHubKeyRefused":
-        record_key_refused()
+    if outcome.delivery is not None:
+        delivery = outcome.delivery
+        record_delivery_signals(
+            failure_reason=delivery.failure_reason,
+            unknown_code=delivery.unknown_code,
+            event_id_unknown=delivery.event_id_unknown,
+            unrecorded=delivery.unrecorded,
+        )
     if outcome.kind == "rejected":
         # The customer has paid but BizKitHub refused the slot: someone must act (alarm on BookingRejected).
         # The booking key is the payment's id, which names no person.
@@ -99,8 +107,10 @@ def _accept(source_name: str) -> Response[str]:
 
 
 @tracer.capture_method(capture_response=False)
-def _traced_accept(source: WebhookSource, request: WebhookRequest, services: Services) -> Outcome:
-    return accept_webhook(source, request, services)
+def _traced_accept(
+    source: WebhookSource, request: WebhookRequest, services: Services, deadline: Deadline
+) -> Outcome:
+    return accept_webhook(source, request, services, deadline)
 
 
 @app.exception_handler(WebhookError)  # type: ignore[untyped-decorator]
@@ -163,5 +173,14 @@ def _booking_ref(outcome: Outcome) -> str | None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    current_services().delivery.register_context(context)
+    # Every answer within the budget, whatever DynamoDB, Secrets Manager, SQS or BizKitHub do;
+    # counted from here, before the services are built (their first build reads the environment only).
+    deadline = Deadline.after(_answer_budget_seconds(context))
+    app.append_context(deadline=deadline)  # type: ignore[no-untyped-call]
     return app.resolve(event, context)
+
+
+def _answer_budget_seconds(context: LambdaContext) -> float:
+    budget = current_services().settings.webhook_deadline_seconds
+    # Never past the invocation's own end (less a margin to write the answer).
+    return max(0.0, min(budget, context.get_remaining_time_in_millis() / 1000 - 1.0))
