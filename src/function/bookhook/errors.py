@@ -97,19 +97,20 @@ class BizKitHubUnavailable(ServiceUnavailable):
 
     code = "bizkithub_unavailable"
 
-    def __init__(self, message: str, *, upstream_status: int | None = None, retry_after: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream_status: int | None = None,
+        upstream_code: str | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(message, retry_after=retry_after)
         self.upstream_status = upstream_status
+        self.upstream_code = upstream_code
 
 
 class BizKitHubKeyRefused(ServiceUnavailable):
     """BizKitHub refused our API key even after re-reading the secret."""
 
     code = "bizkithub_key_refused"
-
-
-class BizKitHubBadResponse(WebhookError):
-    """BizKitHub said 2xx but gave no eventId and no error: we cannot know what happened."""
-
-    status = 502
-    code = "bizkithub_bad_response"

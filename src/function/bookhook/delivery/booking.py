@@ -232,6 +232,7 @@ class BookingDelivery:
             raise BizKitHubUnavailable(
                 f"BizKitHub could not take the booking now ({reason}); retry later",
                 upstream_status=getattr(outcome, "status", None),
+                upstream_code=getattr(outcome, "code", None),
                 retry_after=retry_after,
             )
         message = _message(booking, source, kind="deliver", failure=failure_of(outcome), handed_off_by=owner)

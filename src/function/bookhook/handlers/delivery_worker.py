@@ -31,7 +31,6 @@ from bookhook.settings import Settings
 logger = Logger()
 tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 _worker = BuiltOnFirstUse(lambda: build_worker(Settings.from_environ()))
 
@@ -83,6 +82,13 @@ def _handle(record: SQSRecord, context: LambdaContext) -> None:
     _log_result(result, source=message.source, attempts=message.attempts, failure=message.failure)
 
 
+def _batch_processor() -> BatchProcessor:
+    # One per invocation: the processor keeps the batch's failures, and the local runner and tests
+    # may run two invocations at once. A batch whose every message failed is reported like any
+    # other (each item back to SQS), not raised with a traceback for an ordinary "try again later".
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
 def _field_names(error: ValueError) -> list[str]:
     if isinstance(error, ValidationError):
         details = error.errors(include_input=False)
@@ -109,5 +115,5 @@ def _log_result(result: WorkerResult, *, source: str, attempts: int, failure: An
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
-        event=event, record_handler=handle_record, processor=processor, context=context
+        event=event, record_handler=handle_record, processor=_batch_processor(), context=context
     )

@@ -17,9 +17,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bookhook.calendar.outcomes import KNOWN_CODES, KeyRefused
 from bookhook.deadline import Deadline
 from bookhook.errors import BizKitHubKeyRefused, WebhookError
-from bookhook.handlers.alarms import record_delivery_signals, record_key_refused
+from bookhook.handlers.alarms import record_delivery_signals
 from bookhook.pipeline import Outcome, Services, accept_webhook
 from bookhook.request import WebhookRequest
 from bookhook.services import BuiltOnFirstUse, build_services
@@ -123,9 +124,13 @@ def _webhook_error(error: WebhookError) -> Response[str]:
         default_dimensions={"source": source, "reason": error.code},
     ):
         pass
-    if error.code == BizKitHubKeyRefused.code:
-        record_key_refused()
     upstream_code = getattr(error, "upstream_code", None)
+    record_delivery_signals(
+        failure_reason=KeyRefused.__name__ if error.code == BizKitHubKeyRefused.code else None,
+        unknown_code=upstream_code if upstream_code not in KNOWN_CODES else None,
+        event_id_unknown=False,
+        unrecorded=False,
+    )
     log = logger.warning if error.status < 500 else logger.error
     log(
         "webhook refused",
