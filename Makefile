@@ -11,7 +11,7 @@ RUNTIME_PYTHON ?= $(or $(shell ls -1 $$HOME/.pyenv/versions/3.12*/bin/python3.12
 RUNTIME_VENV := .venv-py312
 SAM_VENV := .venv-sam
 
-.PHONY: run test lint typecheck template-check unit integration runtime-test build bench clean
+.PHONY: run test lint typecheck template-check unit integration runtime-test build bench interleavings clean
 
 $(STAMP): pyproject.toml src/function/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ build: $(SAM_VENV)/.installed
 
 bench: $(STAMP) $(RUNTIME_VENV)/.installed
 	PYTHONPATH=src/function:src $(BIN)/python -m bookhook_dev.bench --runtime-python $(RUNTIME_VENV)/bin/python
+
+# The exactly-once interleaving test on 2,000 seeded orders (make test runs 200).
+interleavings: $(STAMP)
+	INTERLEAVINGS=2000 $(BIN)/python -m pytest -q tests/integration/test_interleavings.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -10,6 +10,7 @@ import pytest
 from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
+from bookhook.settings import Settings
 from bookhook_dev.template import (
     TEMPLATE_PATH,
     HttpRoute,
@@ -354,6 +355,29 @@ def test_the_worker_requeues_and_dead_letters_only(template: dict[str, Any]) -> 
     assert sends == [{"Fn::GetAtt": ["DeliveryQueue", "Arn"]}, {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}]
 
 
+def test_the_worker_uses_only_the_table_actions_its_records_need(template: dict[str, Any]) -> None:
+    """It leases and settles with UpdateItem, reads when a conditional write returned nothing, and
+    puts only to rewrite a first-release record; it never deletes one."""
+    actions = {
+        action
+        for s in _statements_of(template, "DeliveryFunction")
+        if s["Resource"] == {"Fn::GetAtt": [TABLE, "Arn"]}
+        for action in _as_list(s["Action"])
+    }
+
+    assert actions == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+
+def test_the_workers_lease_outlives_its_timeout_and_ends_before_the_message_returns(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    lease = Settings.model_fields["delivery_lease_seconds"].default
+    worker_timeout = resources["DeliveryFunction"]["Properties"]["Timeout"]
+
+    assert worker_timeout < lease < resources["DeliveryQueue"]["Properties"]["VisibilityTimeout"]
+
+
 def test_queues_keep_messages_two_weeks_encrypted_with_visibility_six_times_the_worker(
     template: dict[str, Any],
 ) -> None:
@@ -384,6 +408,8 @@ def test_the_worker_reports_partial_batches_and_is_capped(template: dict[str, An
         ("DeadLetterQueueNotEmptyAlarm", "ApproximateNumberOfMessagesVisible"),
         ("DeliveryBacklogAgeAlarm", "ApproximateAgeOfOldestMessage"),
         ("BizKitHubKeyRefusedAlarm", "BizKitHubKeyRefused"),
+        ("EventIdUnknownAlarm", "EventIdUnknown"),
+        ("EventIdNotRecordedAlarm", "EventIdNotRecorded"),
     ],
 )
 def test_delivery_alarms_exist(template: dict[str, Any], alarm: str, metric: str) -> None:

@@ -61,6 +61,7 @@ class WorkerResult:
     failure_reason: str | None = None  # why BizKitHub failed this try (an outcome name)
     unknown_code: str | None = None
     event_id_unknown: bool = False
+    unrecorded: bool = False  # created, but the eventId went on the queue (or, failing that, the log)
 
 
 class DeliveryWorker:
@@ -136,8 +137,10 @@ class DeliveryWorker:
             event, bizkithub_idempotency_key(key), deadline=deadline.less(AWS_CALL_WORST_SECONDS * 2).at
         )
         if isinstance(outcome, Created):
-            self._record_created(key, fingerprint, outcome, message, deadline)
-            return WorkerResult("DeliveredLate", event_id_unknown=outcome.event_id is None)
+            recorded = self._record_created(key, fingerprint, outcome, message, deadline)
+            return WorkerResult(
+                "DeliveredLate", event_id_unknown=outcome.event_id is None, unrecorded=not recorded
+            )
         tries = message.attempts + 1
         failure = failure_of(outcome) | {"attempts": tries}
         kept = message.model_copy(update={"attempts": tries, "failure": failure, "handed_off_by": None})
@@ -181,8 +184,9 @@ class DeliveryWorker:
 
     def _record_created(
         self, key: str, fingerprint: str, created: Created, message: QueuedBooking, deadline: Deadline
-    ) -> None:
-        """The event exists: record it; failing that, carry the eventId on the queue for a later try."""
+    ) -> bool:
+        """The event exists: record it (True); failing that, carry the eventId on the queue for a
+        later try (False)."""
         for _ in range(_RECORD_TRIES):
             if not deadline.allows(AWS_CALL_WORST_SECONDS):
                 break
@@ -190,7 +194,7 @@ class DeliveryWorker:
                 self._records.record_delivered(key, fingerprint, created.event_id)
             except BookingStoreUnavailable:
                 continue
-            return
+            return True
         if message.kind == "record":
             raise BookingStoreUnavailable("the eventId could not be recorded; SQS offers it again")
         record = message.model_copy(
@@ -202,6 +206,7 @@ class DeliveryWorker:
             # Neither the table nor the queue: the lease expires with the record still "delivering",
             # so nobody calls BizKitHub again for it; an operator finds it in the logs.
             _log.error("the eventId could not be recorded or queued", extra={"source": message.source})
+        return False
 
     def _dead_letter(self, message: QueuedBooking, failure: dict[str, Any]) -> None:
         self._dead_letter_queue.send(message.model_copy(update={"failure": failure, "dead_lettered": True}))

@@ -102,7 +102,7 @@ def _log_result(result: WorkerResult, *, source: str, attempts: int, failure: An
         failure_reason=result.failure_reason,
         unknown_code=result.unknown_code,
         event_id_unknown=result.event_id_unknown,
-        unrecorded=False,
+        unrecorded=result.unrecorded,
     )
     logger.info(
         "delivery message handled",
