@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -84,6 +85,29 @@ def _quiet() -> Iterator[None]:
         logging.getLogger("botocore").setLevel(botocore_level)
 
 
+def _wire_event() -> dict[str, Any]:
+    return {
+        "calendarId": defaults.CALENDAR_ID,
+        "startTime": "2026-12-01T09:00:00.000Z",
+        "endTime": "2026-12-01T10:00:00.000Z",
+        "title": "Probe booking",
+    }
+
+
+def _sqs_record(message_id: str, body: str) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"handle-{message_id}",
+        "body": body,
+        "attributes": {},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{defaults.REGION}:123456789012:delivery",
+        "awsRegion": defaults.REGION,
+    }
+
+
 def main(trace_file: str) -> None:
     from aws_xray_sdk.core import xray_recorder
 
@@ -92,8 +116,6 @@ def main(trace_file: str) -> None:
 
     with mock_aws(), BizKitHubStandIn() as stand_in:
         resources = provision(boto3.client("secretsmanager"), boto3.client("dynamodb"), boto3.client("sqs"))
-        import os
-
         os.environ.update(
             BOOKING_SECRET_ARN=resources.secret_arn,
             IDEMPOTENCY_TABLE_NAME=resources.table_name,
@@ -141,6 +163,41 @@ def main(trace_file: str) -> None:
             "stripe-signature": signature_header(paid, STRIPE, int(time.time())),
         }
         statuses.append(post(lambda_handler, paid, stripe_signed, path="/webhooks/stripe"))
+
+        # A key with a trailing newline in the secret: refused before sending, never a 500 whose
+        # exception (and trace) would hold the key.
+        from bookhook.handlers import webhook
+
+        newline_key = defaults.secret_document() | {"bizkithubApiKey": defaults.BIZKITHUB_API_KEY + "\n"}
+        with _quiet():
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=resources.secret_arn, SecretString=json.dumps(newline_key)
+            )
+        webhook.use_services(None)  # a fresh container: the secret is read anew
+        statuses.append(post(lambda_handler, json.dumps(BOOKING | {"title": "Newline"}).encode(), bearer))
+
+        # The worker meets messages it cannot use: attendee data in them reaches no log or trace.
+        os.environ.update(
+            DELIVERY_QUEUE_URL=resources.delivery_queue_url,
+            DEAD_LETTER_QUEUE_URL=resources.dead_letter_queue_url,
+        )
+        from bookhook.handlers.delivery_worker import lambda_handler as worker_handler
+
+        poisoned = {
+            "kind": "deliver",
+            "source": "zapier",
+            "booking_key": "probe-poison",
+            "identity": "probe",
+            "event": {**_wire_event(), "attendees": [{"name": "Jan Barášek", "phone": "+420777123456x"}]},
+        }
+        records = [
+            _sqs_record("1", json.dumps(poisoned)),
+            _sqs_record("2", "not JSON, jan@barasek.com"),
+        ]
+        answer = worker_handler(
+            {"Records": records}, LocalLambdaContext(function_name="bookhook-probe-delivery")
+        )
+        statuses.append(len(answer["batchItemFailures"]))
         sys.stdout.write(f"probe statuses {statuses}\n")
 
     with open(trace_file, "w", encoding="utf-8") as handle:
