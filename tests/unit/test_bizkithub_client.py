@@ -330,7 +330,7 @@ class DrippingBody(io.RawIOBase):
         return bytes(chunk[: self.readinto(chunk)])
 
 
-def test_a_body_still_arriving_at_the_deadline_is_unavailable() -> None:
+def test_a_2xx_body_still_arriving_at_the_deadline_is_a_creation_without_an_id() -> None:
     body = json.dumps({"eventId": EVENT_ID}).encode()
     pool = FakePool(response(200, fp=DrippingBody(body, 0.02)))
     started = time.monotonic()
@@ -338,7 +338,18 @@ def test_a_body_still_arriving_at_the_deadline_is_unavailable() -> None:
     outcome = client(pool).add_event(EVENT, deadline=started + 0.2)
 
     assert time.monotonic() - started < 0.4
-    assert outcome == Unavailable(True, "deadline", status=200)
+    assert outcome == Created(None)  # the status said 200: the event exists
+
+
+def test_an_error_body_still_arriving_at_the_deadline_is_unavailable() -> None:
+    body = json.dumps({"error": {"code": "SLOT_BLOCKED"}}).encode()
+    pool = FakePool(response(409, fp=DrippingBody(body, 0.02)))
+    started = time.monotonic()
+
+    outcome = client(pool).add_event(EVENT, deadline=started + 0.2)
+
+    assert time.monotonic() - started < 0.4
+    assert outcome == Unavailable(True, "deadline", status=409)
 
 
 # --- key rotation and key refusal ------------------------------------------------------------------
@@ -727,12 +738,21 @@ class BrokenBody(io.BytesIO):
         raise ConnectionResetError(104, f"reset while reading {ENDPOINT}?apiKey={API_KEY}")
 
 
-def test_a_body_broken_off_is_unavailable_and_the_connection_closed() -> None:
+def test_a_2xx_body_broken_off_is_a_creation_and_the_connection_closed() -> None:
     connection = PooledConnection()
 
     outcome = client(FakePool(response(200, fp=BrokenBody(b""), connection=connection))).add_event(EVENT)
 
-    assert outcome == Unavailable(True, "ProtocolError", status=200)
+    assert outcome == Created(None)  # the status said 200: the event exists
+    assert connection.closed
+
+
+def test_an_error_body_broken_off_is_unavailable_and_the_connection_closed() -> None:
+    connection = PooledConnection()
+
+    outcome = client(FakePool(response(503, fp=BrokenBody(b""), connection=connection))).add_event(EVENT)
+
+    assert outcome == Unavailable(True, "ProtocolError", status=503)
     assert connection.closed
     assert_no_key(outcome)
 

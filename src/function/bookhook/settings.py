@@ -53,7 +53,8 @@ class Settings(BaseModel):
     in_flight_wait_seconds: Annotated[float, Field(alias="IN_FLIGHT_WAIT_SECONDS", ge=0, le=10)] = 5.0
     # The webhook answers every sender within this many seconds, whatever its dependencies do
     # (each step starts only when the time left can hold its worst case; see bookhook.deadline).
-    webhook_deadline_seconds: Annotated[float, Field(alias="WEBHOOK_DEADLINE_SECONDS", ge=5, le=25)] = 10.0
+    # At least 8: the claim, a short BizKitHub call and the writes after it must fit.
+    webhook_deadline_seconds: Annotated[float, Field(alias="WEBHOOK_DEADLINE_SECONDS", ge=8, le=25)] = 10.0
     # The worker's lease on a booking while it calls BizKitHub: longer than the worker's own timeout
     # (so it cannot lapse mid-call) and shorter than the queue's visibility timeout (so a message SQS
     # offers again finds it expired).

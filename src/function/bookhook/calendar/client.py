@@ -390,6 +390,9 @@ class BizKitHubClient:
             data = _read_bounded(response, deadline, watchdog)
         except Exception as error:
             _discard(response)
+            if 200 <= status <= 299:
+                # The status line said success: the event exists, whatever became of the body.
+                return Created(None)
             return Unavailable(True, _cause(error, watchdog), status=status)
         if data is None:
             _discard(response)  # never drain an oversized body: close the connection instead
