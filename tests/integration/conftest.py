@@ -131,6 +131,19 @@ def webhook(function_env: None) -> Iterator[Webhook]:
     webhook_module.use_services(None)
 
 
+def queued_count(queue_url: str, sqs: Any = None) -> int:
+    """Every message on a queue: visible, in flight and delayed (by backoff or Retry-After)."""
+    attributes = (sqs or boto3.client("sqs")).get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
 def zapier_booking(**overrides: Any) -> dict[str, Any]:
     """A flat Zapier booking; override or remove (value None) fields per test."""
     booking: dict[str, Any] = {

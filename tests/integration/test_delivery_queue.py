@@ -23,7 +23,7 @@ from bookhook_dev import defaults, replay
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
 from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
 from bookhook_dev.typeform_samples import body_bytes, booking_response
-from tests.integration.conftest import Webhook, zapier_booking
+from tests.integration.conftest import Webhook, queued_count, zapier_booking
 
 MAX_ATTEMPTS = 3
 
@@ -53,7 +53,7 @@ def drain(
     def run() -> None:
         # Until nothing is left, delayed messages (BizKitHub's Retry-After) included.
         deadline = time.monotonic() + 30
-        while _count(aws.delivery_queue_url) and time.monotonic() < deadline:
+        while queued_count(aws.delivery_queue_url) and time.monotonic() < deadline:
             if poller.poll_once() == 0:
                 time.sleep(0.1)
 
@@ -76,18 +76,6 @@ def _messages(queue_url: str) -> list[dict[str, Any]]:
     return [json.loads(message["Body"]) for message in received]
 
 
-def _count(queue_url: str) -> int:
-    attributes = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(v) for v in attributes.values())
-
-
 def test_a_booking_bizkithub_cannot_take_is_queued_once_and_delivered_by_the_worker(
     webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, drain: Callable[[], None]
 ) -> None:
@@ -98,7 +86,7 @@ def test_a_booking_bizkithub_cannot_take_is_queued_once_and_delivered_by_the_wor
 
     assert (first.status, first.body) == (202, {"status": "queued"})
     assert (again.status, again.body) == (202, {"status": "queued"})
-    assert _count(aws.delivery_queue_url) == 1  # not queued twice
+    assert queued_count(aws.delivery_queue_url) == 1  # not queued twice
 
     drain()
 
@@ -108,7 +96,7 @@ def test_a_booking_bizkithub_cannot_take_is_queued_once_and_delivered_by_the_wor
     assert len({call.headers["idempotency-key"] for call in stand_in.calls}) == 1
     later = webhook.post(zapier_booking())
     assert (later.status, later.body) == (200, {"status": "duplicate", "eventId": event_call.event_id})
-    assert _count(aws.delivery_queue_url) == 0
+    assert queued_count(aws.delivery_queue_url) == 0
 
 
 def test_when_the_queue_itself_fails_the_sender_gets_503_and_nothing_is_remembered(

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from bookhook.delivery.records import BookingRecords
 from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.services import _AWS_CONFIG, build_services, build_worker
@@ -24,7 +25,7 @@ from bookhook.settings import Settings
 from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Fault, Raw, Slow, Status
 from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, SqsPoller
-from tests.integration.conftest import Webhook, zapier_booking
+from tests.integration.conftest import Webhook, queued_count, zapier_booking
 
 ATTENDEE_PHONE = "+420777123456"
 
@@ -87,22 +88,10 @@ def worker(aws: LocalResources, stand_in: BizKitHubStandIn, function_env: None) 
 def drain(poller: SqsPoller, aws: LocalResources) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if poller.poll_once() == 0 and _queued(aws.delivery_queue_url) == 0:
+        if poller.poll_once() == 0 and queued_count(aws.delivery_queue_url) == 0:
             return
         time.sleep(0.05)
     raise AssertionError("the delivery queue did not drain")
-
-
-def _queued(queue_url: str) -> int:
-    attributes = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(value) for value in attributes.values())
 
 
 def record_of(aws: LocalResources) -> dict[str, Any]:
@@ -285,7 +274,7 @@ def test_a_2xx_without_a_usable_event_id_is_delivered_and_never_sent_again(
     assert record_of(aws)["state"] == "delivered"
     assert "event_id" not in record_of(aws)
     assert "EventIdUnknown" in capsys.readouterr().out
-    assert _queued(aws.delivery_queue_url) == 0
+    assert queued_count(aws.delivery_queue_url) == 0
 
 
 # --- BizKitHub's codes before its statuses ---------------------------------------------------
@@ -392,7 +381,7 @@ def test_a_message_the_worker_cannot_read_is_dead_lettered_without_failing_the_b
 
     assert worker.poll_once() == 4
 
-    assert _queued(aws.delivery_queue_url) == 0  # no item of the batch came back
+    assert queued_count(aws.delivery_queue_url) == 0  # no item of the batch came back
     assert len(stand_in.accepted_events) == 1
     kept = sorted(dead_letters(aws), key=lambda message: message["failure"]["reason"])
     assert [message["failure"]["reason"] for message in kept] == [
@@ -459,3 +448,25 @@ def test_the_sender_is_answered_within_the_deadline_when_a_dependency_does_not_a
     assert reply.status == 503
     assert elapsed < 10
     assert len(stand_in.accepted_events) == 0
+
+
+def test_a_repeat_while_the_worker_delivers_is_accepted_not_refused(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources
+) -> None:
+    """The booking is on the queue and the worker holds it: the repeat waits briefly for the result,
+    then hears 202 (accepted), not 409."""
+    settings = settings_for(aws, stand_in, IN_FLIGHT_WAIT_SECONDS="0.5")
+    use_webhook(settings)
+    stand_in.script(Status(503))
+    assert webhook.post(zapier_booking()).status == 202
+    records = BookingRecords(aws.table_name, boto3.client("dynamodb"), ttl_days=7)
+    [item] = boto3.client("dynamodb").scan(TableName=aws.table_name)["Items"]
+    fingerprint = item["fingerprint"]["S"]
+    [message] = boto3.client("sqs").receive_message(QueueUrl=aws.delivery_queue_url)["Messages"]
+    key = json.loads(message["Body"])["booking_key"]
+    assert records.lease(key, fingerprint, "worker:busy", 60, handed_off_by=None, reopen=False) is None
+
+    again = webhook.post(zapier_booking())
+
+    assert (again.status, again.body) == (202, {"status": "queued"})
+    assert len(stand_in.calls) == 1

@@ -35,7 +35,7 @@ from bookhook.settings import Settings
 from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Drop, Fault, Slow, Status
 from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
-from tests.integration.conftest import Reply, Webhook
+from tests.integration.conftest import Reply, Webhook, queued_count
 
 BOOKINGS = 200
 CLASH_EVERY = 20  # every 20th booking clashes with a blocking event: 10 rejections
@@ -108,15 +108,7 @@ def _queue_is_empty(sqs: Any, queue_url: str) -> bool:
 
 
 def _counted_empty(sqs: Any, queue_url: str) -> bool:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return all(int(value) == 0 for value in attributes.values())
+    return queued_count(queue_url, sqs) == 0
 
 
 def _dead_letters(sqs: Any, queue_url: str) -> list[dict[str, Any]]:

@@ -147,6 +147,8 @@ class BookingDelivery:
                 record = self._records.take_over(key, record, owner, self._lease_seconds)
                 continue
             if deadline.clock() >= waited_until or not deadline.allows(AWS_CALL_WORST_SECONDS + 1):
+                if record.state == "delivering":
+                    return record  # the worker has it, from the queue: accepted (202)
                 raise BookingInFlight(
                     "the same booking is being delivered right now; retry shortly",
                     retry_after=IN_FLIGHT_RETRY_AFTER_SECONDS,
