@@ -211,7 +211,7 @@ class _Answer:
 _DROPPED = _Answer(status=0)
 
 
-def _error(status: int, code: str, message: str, **extra: str) -> _Answer:
+def _error(status: int, code: str, message: str, **extra: object) -> _Answer:
     return _Answer(status, {"state": "error", "error": {"code": code, **extra, "message": message}})
 
 
@@ -219,12 +219,15 @@ def _key_refused(status: int, message: str) -> _Answer:
     return _error(status, KEY_NOT_FOUND, message)
 
 
+# BizKitHub's documented codes where its docs name one; other scripted answers carry codes of the
+# stand-in's own, as an error BizKitHub has not documented would. A scripted 5xx is an outage (a
+# gateway or a crash), not a named error: its body has no code.
 _DEFAULT_FAULT_CODES = {
     400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
+    401: KEY_NOT_FOUND,
+    403: KEY_NOT_FOUND,
     404: "NOT_FOUND",
-    429: "RATE_LIMITED",
+    429: "RATE_LIMIT_EXCEEDED",
 }
 
 
@@ -232,9 +235,14 @@ def _fault_answer(fault: Status) -> _Answer:
     headers = (("Retry-After", fault.retry_after),) if fault.retry_after is not None else ()
     if fault.body is not None:
         return _Answer(fault.code, fault.body, headers)
-    # 5xx and anything unlisted (including a 200 carrying an error) read as a server error.
-    code = _DEFAULT_FAULT_CODES.get(fault.code, "SERVER_ERROR")
-    default = _error(fault.code, code, f"scripted fault: HTTP {fault.code}")
+    message = f"scripted fault: HTTP {fault.code}"
+    code = _DEFAULT_FAULT_CODES.get(fault.code)
+    if code is None:  # 5xx, and anything unlisted (a 200 carrying an error included)
+        return _Answer(fault.code, {"state": "error", "error": {"message": message}}, headers)
+    # The documented rate-limit body repeats Retry-After as a number.
+    seconds = fault.retry_after if fault.code == 429 and fault.retry_after else ""
+    extra = {"retry_after": int(seconds)} if seconds.isascii() and seconds.isdigit() else {}
+    default = _error(fault.code, code, message, **extra)
     return _Answer(fault.code, default.body, headers)
 
 

@@ -147,7 +147,7 @@ def test_a_huge_body_is_not_read_whole(stand_in: BizKitHubStandIn, pool: urllib3
             Status(409, body={"error": {"code": "SLOT_BLOCKED", "message": "clash"}}),
             Rejected(409, "SLOT_BLOCKED"),
         ),
-        (Status(503, retry_after="30"), Unavailable(True, "HTTP 503", 503, "SERVER_ERROR", 30)),
+        (Status(503, retry_after="30"), Unavailable(True, "HTTP 503", 503, None, 30)),
         (Drop(), Unavailable(True, "ProtocolError")),
     ],
 )
