@@ -11,7 +11,7 @@ RUNTIME_PYTHON ?= $(or $(shell ls -1 $$HOME/.pyenv/versions/3.12*/bin/python3.12
 RUNTIME_VENV := .venv-py312
 SAM_VENV := .venv-sam
 
-.PHONY: run test lint typecheck template-check unit integration runtime-test build bench interleavings clean
+.PHONY: run test lint typecheck template-check unit integration runtime-test build bench interleavings fuzz clean
 
 $(STAMP): pyproject.toml src/function/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ bench: $(STAMP) $(RUNTIME_VENV)/.installed
 # The exactly-once interleaving test on 2,000 seeded orders (make test runs 200).
 interleavings: $(STAMP)
 	INTERLEAVINGS=2000 $(BIN)/python -m pytest -q tests/integration/test_interleavings.py
+
+# The route fuzzer long, with a random seed (make test runs 100 fixed examples per route);
+# FUZZ_SEED=N replays one run.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} FUZZ_RANDOM=1 $(BIN)/python -m pytest -q tests/fuzz
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -3,7 +3,9 @@
 - `demo` (what `make run` does): start everything, send every sample in `events/` through the real
   handler, show what the BizKitHub stand-in received and what the sender got back, then keep serving
   the template's routes on 127.0.0.1 until Ctrl-C, with a curl line to try.
-- `serve`: only serve the routes.
+- `serve`: only serve the routes. As API Gateway would, a request whose body cannot be framed is
+  answered at once and its connection closed: 400 for a Content-Length that is not one non-negative
+  number or promises more than arrives within BODY_READ_SECONDS, 413 above the 10 MB payload quota.
 - `invoke EVENT_FILE`: call the handler once with an API Gateway event file, like
   `sam local invoke -e EVENT_FILE`, and print the response.
 
@@ -21,9 +23,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import logging
 import os
+import re
+import socket
 import sys
 import textwrap
 import threading
@@ -31,6 +36,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from email.message import Message
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -250,6 +257,52 @@ def show_queued_delivery(stack: LocalStack, out: Any = sys.stdout) -> None:
     print(f"   the sender's retry got: {_reply_text(invoke(stack.handler, event))}", file=out)
 
 
+# What API Gateway's HTTP APIs take at most (their payload quota); a larger body is answered 413 before
+# any of it is read. The function's own MAX_BODY_BYTES (at most this) is checked by the function.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# How long the body may take to arrive once the headers are in: a client on this machine sends it at
+# once, so a Content-Length larger than what was sent is answered 400 after this, not waited on forever.
+BODY_READ_SECONDS = 2.0
+# How long a connection may sit idle, or send its request line and headers (then it is closed).
+IDLE_SECONDS = 30.0
+# After refusing a request, unread bytes the client is still sending are taken and dropped for this
+# long (and at most MAX_BODY_BYTES), so closing does not reset the connection before it reads the answer.
+_LINGER_SECONDS = 0.5
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class _Refused(Exception):
+    """A request whose body cannot be framed: answered with `status` and the connection closed."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def declared_body_length(headers: Message) -> int:
+    """The body's length from the request's headers (0 without a body), or `_Refused`: 400 for a
+    Content-Length that is not one non-negative decimal number, 413 for one above MAX_BODY_BYTES,
+    411 for a chunked body (the local gateway reads only bodies with a Content-Length)."""
+    lengths = headers.get_all("Content-Length") or []
+    if headers.get_all("Transfer-Encoding"):
+        if lengths:
+            raise _Refused(400, "both Transfer-Encoding and Content-Length were sent")
+        raise _Refused(411, "send the body with a Content-Length (chunked bodies are not read here)")
+    if not lengths:
+        return 0
+    values = {str(value).strip(" \t") for value in lengths}
+    if len(values) != 1:
+        raise _Refused(400, "conflicting Content-Length headers")
+    [text] = values
+    if not _DIGITS.fullmatch(text):  # not int(): it takes signs, "_", spaces and non-ASCII digits
+        raise _Refused(400, "Content-Length is not a non-negative whole number of bytes")
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_BODY_BYTES)) or int(digits) > MAX_BODY_BYTES:
+        raise _Refused(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    return int(digits)
+
+
 def _request_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
     routes = {(route.method.upper(), route.path) for route in stack.routes}
 
@@ -257,11 +310,24 @@ def _request_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
         """Turns each HTTP request into the API Gateway HTTP API event Lambda would get."""
 
         protocol_version = "HTTP/1.1"
+        timeout = IDLE_SECONDS
+
+        def handle_expect_100(self) -> bool:
+            # A client waiting for "100 Continue" (curl, for a large body) hears the refusal instead.
+            try:
+                declared_body_length(self.headers)
+            except _Refused as refused:
+                self._refuse(refused)
+                return False
+            return super().handle_expect_100()
 
         def _handle(self) -> None:
             parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            try:
+                body = self._read_body(declared_body_length(self.headers))
+            except _Refused as refused:
+                self._refuse(refused)
+                return
             if (self.command, parts.path) not in routes:
                 self._write(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
                 return
@@ -282,6 +348,58 @@ def _request_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
             self._write(int(response.get("statusCode", 200)), response.get("headers") or {}, data)
 
+        def _read_body(self, length: int) -> bytes:
+            """Exactly `length` bytes, within BODY_READ_SECONDS however the client paces them."""
+            deadline = time.monotonic() + BODY_READ_SECONDS
+            received = bytearray()
+            while len(received) < length:
+                chunk = self._read_some(length - len(received), deadline)
+                if chunk is None:
+                    raise _Refused(
+                        400, f"fewer bytes than Content-Length arrived within {BODY_READ_SECONDS:g} s"
+                    )
+                if not chunk:
+                    raise _Refused(400, "the connection ended before Content-Length bytes were sent")
+                received += chunk
+            return bytes(received)
+
+        def _read_some(self, most: int, deadline: float) -> bytes | None:
+            """What one read brings (at most `most` bytes; empty at the end), or None past `deadline`."""
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.connection.settimeout(remaining)
+            try:
+                return self.rfile.read1(min(most, 1 << 16))
+            except TimeoutError:
+                return None
+            finally:
+                self.connection.settimeout(self.timeout)
+
+        def _refuse(self, refused: _Refused) -> None:
+            """Answer as API Gateway would (its JSON `message`, with the reason), then close: what
+            follows on the connection cannot be framed."""
+            self.close_connection = True
+            data = json.dumps({"message": HTTPStatus(refused.status).phrase, "reason": refused.reason})
+            self._write(
+                refused.status,
+                {"content-type": "application/json", "connection": "close"},
+                data.encode("utf-8"),
+            )
+            self._linger()
+
+        def _linger(self) -> None:
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_WR)
+                deadline = time.monotonic() + _LINGER_SECONDS
+                dropped = 0
+                while dropped <= MAX_BODY_BYTES and (remaining := deadline - time.monotonic()) > 0:
+                    self.connection.settimeout(remaining)
+                    data = self.connection.recv(1 << 16)
+                    if not data:
+                        break
+                    dropped += len(data)
+
         def _write(self, status: int, headers: dict[str, str], data: bytes) -> None:
             self.send_response(status)
             for name, value in headers.items():
@@ -294,18 +412,33 @@ def _request_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
         do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _handle
 
         def log_message(self, format: str, *args: Any) -> None:
-            status = args[1] if len(args) > 1 else ""
-            sys.stderr.write(f"local gateway: {self.command} {urlsplit(self.path).path} -> {status}\n")
+            if format == '"%s" %s %s' and len(args) == 3:  # log_request: the request line, status, size
+                path = urlsplit(getattr(self, "path", "") or "").path
+                sys.stderr.write(f"local gateway: {self.command} {path} -> {args[1]}\n")
+            else:  # log_error: a malformed request line or headers, an idle connection timed out, …
+                sys.stderr.write(f"local gateway: {format % args}\n")
 
     return Gateway
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away or stalled is a line in the log, not a traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            sys.stderr.write(
+                f"local gateway: connection from {client_address[0]} ended: {type(error).__name__}\n"
+            )
+            return
+        super().handle_error(request, client_address)
+
+
 def serve(stack: LocalStack, port: int) -> None:
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), _request_handler(stack))
+        server = _Server(("127.0.0.1", port), _request_handler(stack))
     except OSError:
         print(f"port {port} is taken; serving on a free port instead")
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _request_handler(stack))
+        server = _Server(("127.0.0.1", 0), _request_handler(stack))
     base = f"http://127.0.0.1:{server.server_address[1]}"
     print(f"\nServing {', '.join(f'{r.method} {base}{r.path}' for r in stack.routes)} (Ctrl-C to stop)")
     print("Try:")

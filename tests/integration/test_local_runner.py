@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import urllib3
@@ -75,16 +79,31 @@ def test_invoke_runs_one_event_file_like_sam_local_invoke() -> None:
     assert '"title": "Training with Jan"' in run.stdout
 
 
-@pytest.fixture
-def served() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "bookhook_dev.local_runner", "serve", "--port", "0"],
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+@dataclass(frozen=True)
+class Served:
+    base: str
+    stderr: Path  # the runner's log: its gateway lines and any traceback
+
+    @property
+    def address(self) -> tuple[str, int]:
+        parts = urlsplit(self.base)
+        assert parts.hostname is not None
+        assert parts.port is not None
+        return parts.hostname, parts.port
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    stderr = tmp_path_factory.mktemp("runner") / "stderr.txt"
+    with stderr.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "bookhook_dev.local_runner", "serve", "--port", "0"],
+            cwd=ROOT,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + 60
@@ -94,13 +113,13 @@ def served() -> Iterator[str]:
             match = re.search(r"POST (http://127\.0\.0\.1:\d+)/webhooks/zapier", line)
             base = match.group(1) if match else None
         assert base is not None, "the runner never said where it serves"
-        yield base
+        yield Served(base, stderr)
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def test_serve_answers_real_http_requests_through_the_handler(served: str) -> None:
+def test_serve_answers_real_http_requests_through_the_handler(served: Served) -> None:
     http = urllib3.PoolManager(retries=False)
     booking = {
         "calendarId": defaults.CALENDAR_ID,
@@ -111,13 +130,13 @@ def test_serve_answers_real_http_requests_through_the_handler(served: str) -> No
 
     ok = http.request(
         "POST",
-        f"{served}/webhooks/zapier",
+        f"{served.base}/webhooks/zapier",
         body=json.dumps(booking),
         headers={"Authorization": f"Bearer {defaults.ZAPIER_TOKEN}", "Content-Type": "application/json"},
     )
     form = http.request(
         "POST",
-        f"{served}/webhooks/zapier",
+        f"{served.base}/webhooks/zapier",
         body="calendarId=" + defaults.CALENDAR_ID + "&startTime=2026-12-04T09:00:00Z&duration=30&title=Form",
         headers={
             "X-Webhook-Token": defaults.ZAPIER_TOKEN,
@@ -126,14 +145,178 @@ def test_serve_answers_real_http_requests_through_the_handler(served: str) -> No
     )
     refused = http.request(
         "POST",
-        f"{served}/webhooks/zapier",
+        f"{served.base}/webhooks/zapier",
         body=json.dumps(booking),
         headers={"Content-Type": "application/json"},
     )
-    unknown = http.request("POST", f"{served}/webhooks/unknown", body=b"{}")
+    unknown = http.request("POST", f"{served.base}/webhooks/unknown", body=b"{}")
 
     assert ok.status == 200, ok.data
     assert re.fullmatch(r"[a-z]{32}", ok.json()["eventId"])
     assert form.status == 200, form.data
     assert refused.status == 401
     assert unknown.status == 404
+
+
+# --- a body that cannot be framed (issue 11, part 8) ----------------------------------------------
+
+BOOKING = json.dumps(
+    {
+        "calendarId": defaults.CALENDAR_ID,
+        "startTime": "2026-12-07T09:00:00+01:00",
+        "duration": "30",
+        "title": "Framing",
+    }
+).encode("utf-8")
+TEN_MB = 10 * 1024 * 1024
+
+
+def _request(headers: dict[str, str], body: bytes = b"", *, path: str = "/webhooks/zapier") -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: Bearer {defaults.ZAPIER_TOKEN}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
+
+
+@dataclass(frozen=True)
+class RawReply:
+    status: int | None  # None: the connection ended (or stalled) without a status line
+    body: dict[str, Any]
+    seconds: float
+    closed: bool  # the server closed the connection after answering
+
+
+def _exchange(served: Served, data: bytes, *, half_close: bool = False, wait: float = 6.0) -> RawReply:
+    """Send raw bytes; read until the server closes the connection (or `wait` passes)."""
+    received = b""
+    closed = False
+    started = time.monotonic()
+    with socket.create_connection(served.address, timeout=wait) as sock:
+        sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)  # the client is done sending: fewer bytes than it promised
+        try:
+            while chunk := sock.recv(1 << 16):
+                received += chunk
+            closed = True
+        except (TimeoutError, ConnectionResetError):
+            pass
+    seconds = time.monotonic() - started
+    head, _, payload = received.partition(b"\r\n\r\n")
+    match = re.match(rb"HTTP/1\.1 (\d{3}) ", head)
+    body = json.loads(payload) if match and payload else {}
+    return RawReply(int(match.group(1)) if match else None, body, seconds, closed)
+
+
+def _serves_a_good_request_after(served: Served) -> None:
+    """The server survived: a well-framed request on a new connection is handled as usual."""
+    http = urllib3.PoolManager(retries=False)
+    reply = http.request(
+        "POST",
+        f"{served.base}/webhooks/zapier",
+        body=BOOKING,
+        headers={"Authorization": f"Bearer {defaults.ZAPIER_TOKEN}", "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert reply.status == 200, reply.data
+    assert "Traceback" not in served.stderr.read_text()
+
+
+@pytest.mark.parametrize(
+    "length",
+    [
+        pytest.param("abc", id="not a number"),
+        pytest.param("-1", id="negative"),
+        pytest.param("-5", id="negative, body sent"),
+        pytest.param("+5", id="signed"),
+        pytest.param("1_0", id="underscore"),
+        pytest.param("1.5", id="fraction"),
+        pytest.param("0x10", id="hexadecimal"),
+        pytest.param("\uff15", id="fullwidth digit"),
+        pytest.param("", id="empty"),
+        pytest.param("5, 5", id="a list"),
+    ],
+)
+def test_a_malformed_content_length_is_answered_400_at_once(served: Served, length: str) -> None:
+    reply = _exchange(
+        served, _request({"Content-Type": "application/json", "Content-Length": length}, b"hello")
+    )
+
+    assert reply.status == 400, reply
+    assert reply.body["message"] == "Bad Request"
+    assert "Content-Length" in reply.body["reason"]
+    assert reply.closed
+    assert reply.seconds < 1.5
+    _serves_a_good_request_after(served)
+
+
+def test_a_content_length_larger_than_the_body_sent_is_answered_400_after_a_short_wait(
+    served: Served,
+) -> None:
+    request = _request(
+        {"Content-Type": "application/json", "Content-Length": str(len(BOOKING) + 100)}, BOOKING
+    )
+
+    waited = _exchange(served, request)  # the client keeps the connection open, sending nothing more
+    ended = _exchange(served, request, half_close=True)  # the client stops sending
+
+    assert (waited.status, waited.closed) == (400, True), waited
+    assert "fewer bytes than Content-Length arrived within" in waited.body["reason"]
+    assert 1.5 < waited.seconds < 4.5
+    assert (ended.status, ended.closed) == (400, True), ended
+    assert "the connection ended" in ended.body["reason"]
+    assert ended.seconds < 1.5
+    _serves_a_good_request_after(served)
+
+
+@pytest.mark.parametrize(
+    ("length", "expect_continue"),
+    [
+        pytest.param(str(TEN_MB + 1), False, id="just over 10 MB"),
+        pytest.param(str(TEN_MB + 1), True, id="just over 10 MB, Expect: 100-continue"),
+        pytest.param("9" * 5000, False, id="5000 digits"),
+        pytest.param("0" * 30 + str(TEN_MB + 1), False, id="leading zeros"),
+    ],
+)
+def test_a_content_length_above_the_limit_is_answered_413_without_reading_the_body(
+    served: Served, length: str, expect_continue: bool
+) -> None:
+    headers = {"Content-Type": "application/json", "Content-Length": length}
+    if expect_continue:
+        headers["Expect"] = "100-continue"
+
+    reply = _exchange(served, _request(headers, b"{"))
+
+    assert reply.status == 413, reply
+    assert reply.body["message"] == "Request Entity Too Large"
+    assert reply.closed
+    assert reply.seconds < 1.5
+    _serves_a_good_request_after(served)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param({"Content-Length": "5", "content-length": "6"}, 400, id="conflicting lengths"),
+        pytest.param({"Transfer-Encoding": "chunked", "Content-Length": "5"}, 400, id="both framings"),
+        pytest.param({"Transfer-Encoding": "chunked"}, 411, id="chunked"),
+    ],
+)
+def test_other_unframable_bodies_are_refused(served: Served, headers: dict[str, str], status: int) -> None:
+    reply = _exchange(served, _request(headers, b"5\r\nhello\r\n0\r\n\r\n"))
+
+    assert (reply.status, reply.closed) == (status, True), reply
+    assert reply.seconds < 1.5
+    _serves_a_good_request_after(served)
+
+
+def test_a_content_length_exactly_at_the_limit_is_read_and_given_to_the_function(served: Served) -> None:
+    # Framed correctly, 10 MB is taken whole; the function then applies its own MAX_BODY_BYTES.
+    body = b" " * (TEN_MB - len(BOOKING)) + BOOKING
+    request = _request(
+        {"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close"}, body
+    )
+
+    reply = _exchange(served, request)
+
+    assert reply.status == 413
+    assert reply.body["error"] == "payload_too_large"

@@ -29,6 +29,7 @@ from bookhook_dev.stripe_samples import (
     stripe_event,
 )
 from tests.integration.conftest import Reply, Webhook
+from tests.integration.function_log import all_output, function_log
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -332,4 +333,65 @@ def test_a_session_without_any_booking_metadata_is_422_when_nothing_else_will_bo
 
     assert reply.status == 422
     assert reply.body["field"] == "metadata.startTime"
+    assert stand_in.calls == []
+
+
+# --- what the shop or the customer wrote: described, never repeated ---------------------------------
+
+CANARY_EMAIL = "jan.canary@example.cz"
+CANARY_KEY = f"note for {CANARY_EMAIL} +420 603 111 222"
+CANARIES = (CANARY_EMAIL, "canary", "example.cz", "603 111 222", "603111222")
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "field"),
+    [
+        pytest.param(
+            stripe_event(
+                "checkout.session.completed",
+                checkout_session(metadata={**BOOKING_METADATA, CANARY_KEY: 42}),
+            ),
+            400,
+            f"data.object.metadata.<key #9, {len(CANARY_KEY)} characters>",
+            id="metadata key with a number",
+        ),
+        pytest.param(
+            stripe_event(
+                "checkout.session.completed",
+                checkout_session(metadata={**BOOKING_METADATA, CANARY_KEY: "y", "duration": "ages"}),
+            ),
+            422,
+            "metadata.duration",
+            id="metadata key beside a bad value",
+        ),
+        pytest.param(
+            stripe_event(f"customer.{CANARY_EMAIL}", checkout_session()), 200, None, id="event type"
+        ),
+        pytest.param(
+            stripe_event("checkout.session.completed", checkout_session(payment_status=CANARY_KEY)),
+            200,
+            None,
+            id="payment status",
+        ),
+    ],
+)
+def test_names_the_sender_chose_are_described_in_the_answer_and_the_log(
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    capfd: pytest.CaptureFixture[str],
+    event: dict[str, Any],
+    status: int,
+    field: str | None,
+) -> None:
+    """First release: the metadata key came back whole as `field`, the event type and payment status
+    whole in the reason."""
+    with function_log() as log:
+        reply = post_stripe(webhook, body_bytes(event))
+
+    assert reply.status == status, reply.body
+    assert reply.body.get("field") == field
+    logged = all_output(log, capfd)
+    for canary in CANARIES:
+        assert canary not in json.dumps(reply.body, ensure_ascii=False), canary
+        assert canary not in logged, canary
     assert stand_in.calls == []

@@ -19,6 +19,7 @@ from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
 from bookhook_dev.lambda_emulation import LocalResources
 from bookhook_dev.typeform_samples import answers_with, body_bytes, booking_response
 from tests.integration.conftest import Reply, Webhook
+from tests.integration.function_log import all_output, function_log
 from tests.typeform_expected import SAMPLE_ADD_EVENT_BODY
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -231,3 +232,56 @@ def test_a_broken_rules_file_stops_the_function_at_start_naming_form_and_key(
 
     with pytest.raises(RulesError, match=r"form GymB00k1, key timezone"):
         post_typeform(webhook, body_bytes(booking_response()))
+
+
+# --- what the response names: described, never repeated --------------------------------------------
+
+CANARY_EMAIL = "jan.canary@example.cz"
+CANARY = f"note for {CANARY_EMAIL} +420 603 111 222"
+CANARIES = (CANARY_EMAIL, "canary", "example.cz", "603 111 222", "603111222")
+
+
+def _with_canary_hidden_field(response: dict[str, Any]) -> dict[str, Any]:
+    response["form_response"]["hidden"] = {**response["form_response"].get("hidden", {}), CANARY: CANARY}
+    return response
+
+
+@pytest.mark.parametrize(
+    ("response", "status", "field"),
+    [
+        pytest.param(booking_response(form_id=CANARY), 422, "form_response.form_id", id="form id"),
+        pytest.param({**booking_response(), "event_type": CANARY}, 200, None, id="event type"),
+        pytest.param(
+            _with_canary_hidden_field(answers_with(booking_response(), booking_time={"label": "whenever"})),
+            422,
+            "booking_time",
+            id="hidden field name beside a bad answer",
+        ),
+        pytest.param(
+            _with_canary_hidden_field(booking_response(form_id="NoRules1")),
+            422,
+            "form_response.form_id",
+            id="hidden field name, form without rules",
+        ),
+    ],
+)
+def test_names_in_the_response_are_described_in_the_answer_and_the_log(
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    capfd: pytest.CaptureFixture[str],
+    response: dict[str, Any],
+    status: int,
+    field: str | None,
+) -> None:
+    """First release: a form id without rules came back whole in the message, an event type whole
+    in the reason."""
+    with function_log() as log:
+        reply = post_typeform(webhook, body_bytes(response))
+
+    assert reply.status == status, reply.body
+    assert reply.body.get("field") == field
+    logged = all_output(log, capfd)
+    for canary in CANARIES:
+        assert canary not in json.dumps(reply.body, ensure_ascii=False), canary
+        assert canary not in logged, canary
+    assert stand_in.calls == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import boto3
@@ -13,6 +14,7 @@ from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
 from bookhook_dev.lambda_emulation import LocalResources
 from tests.integration.conftest import Webhook, zapier_booking
+from tests.integration.function_log import all_output, function_log
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -237,7 +239,7 @@ def webhook_module_reset() -> None:
             json.dumps(zapier_booking(endTime="2026-12-01T08:00:00Z", duration=None)),
             "application/json",
             422,
-            None,
+            "endTime",
             id="end before start",
         ),
         pytest.param(
@@ -332,3 +334,102 @@ def test_numbers_typed_into_a_custom_request_are_accepted(
     assert (event["startTime"], event["endTime"]) == ("2026-12-01T09:00:00.000Z", "2026-12-01T09:45:00.000Z")
     assert event["attendees"][0]["memberId"] == 77
     assert event["isAllDay"] is False
+
+
+# --- keys a form filled in: described, never repeated -------------------------------------------
+
+CANARY_EMAIL = "jan.canary@example.cz"
+CANARY_PHONE = "+420 603 111 222"
+CANARY_KEY = f"note for {CANARY_EMAIL} {CANARY_PHONE}"
+CANARIES = (CANARY_EMAIL, "canary", "example.cz", "603 111 222", "603111222", "603+111+222", "example%2Ecz")
+DESCRIBED = f"<key #8, {len(CANARY_KEY)} characters>"
+NESTED = {
+    "calendarId": defaults.CALENDAR_ID,
+    "startTime": "2026-12-01T10:00:00+01:00",
+    "endTime": "2026-12-01T11:00:00+01:00",
+    "title": "Training",
+}
+
+
+def with_canary_key(value: Any = "x") -> dict[str, Any]:
+    return {**zapier_booking(), CANARY_KEY: value}  # the 8th key
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field"),
+    [
+        pytest.param(json.dumps(with_canary_key()), "application/json", 422, DESCRIBED, id="unknown key"),
+        pytest.param(
+            json.dumps(with_canary_key(CANARY_PHONE)),
+            "application/json",
+            422,
+            DESCRIBED,
+            id="holding a phone",
+        ),
+        pytest.param(
+            urlencode(with_canary_key()), "application/x-www-form-urlencoded", 422, DESCRIBED, id="form field"
+        ),
+        pytest.param(
+            urlencode([*with_canary_key().items(), (CANARY_KEY, "y")]),
+            "application/x-www-form-urlencoded",
+            400,
+            f"<field #9, {len(CANARY_KEY)} characters>",
+            id="repeated form field",
+        ),
+        pytest.param(
+            json.dumps(with_canary_key())[:-1] + f", {json.dumps(CANARY_KEY)}: 2}}",
+            "application/json",
+            400,
+            None,
+            id="repeated JSON key",
+        ),
+        pytest.param(
+            json.dumps({"event": {**NESTED, CANARY_KEY: "y"}}),
+            "application/json",
+            422,
+            f"event.<key #5, {len(CANARY_KEY)} characters>",
+            id="inside a nested event",
+        ),
+        pytest.param(
+            json.dumps({"event": NESTED, CANARY_KEY: "y"}),
+            "application/json",
+            422,
+            f"<key #2, {len(CANARY_KEY)} characters>",
+            id="next to a nested event",
+        ),
+        pytest.param(
+            json.dumps({"event": {**NESTED, "attendees": [{"name": "Jan", CANARY_KEY: "y"}]}}),
+            "application/json",
+            422,
+            f"event.attendees[0].<key #2, {len(CANARY_KEY)} characters>",
+            id="inside an attendee",
+        ),
+    ],
+)
+def test_a_key_holding_personal_data_is_described_in_the_answer_and_the_log_never_repeated(
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    capfd: pytest.CaptureFixture[str],
+    body: str,
+    content_type: str,
+    status: int,
+    field: str | None,
+) -> None:
+    """First release: the key came back whole as `field`, and in the WARNING line at the default level."""
+    with function_log() as log:
+        reply = webhook.post(body, content_type=content_type)
+
+    assert reply.status == status, reply.body
+    assert reply.body.get("field") == field
+    logged = all_output(log, capfd)
+    assert '"message":"webhook refused"' in logged  # the refusal's line was captured, and is checked:
+    for canary in CANARIES:
+        assert canary not in json.dumps(reply.body, ensure_ascii=False), canary
+        assert canary not in logged, canary
+    assert stand_in.calls == []
+
+
+def test_a_plain_unknown_key_is_named_so_the_zap_can_be_fixed(webhook: Webhook) -> None:
+    reply = webhook.post({**zapier_booking(), "startTme": "2026-12-01T10:00:00+01:00"})
+
+    assert (reply.status, reply.body["field"]) == (422, "startTme")

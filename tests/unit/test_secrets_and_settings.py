@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parameters.types import TransformOptions
 from pydantic import ValidationError
 
 from bookhook.errors import ConfigurationError
-from bookhook.secrets import API_KEY_FIELD, BookingSecrets, SecretStore
+from bookhook.secrets import API_KEY_FIELD, BookingSecrets, SecretStore, SenderSecretsMalformed
 from bookhook.settings import Settings, SettingsError
 
 API_KEY = "PRODPGrFxpGEtrOZfuWhnoJohUYBXuOE"
@@ -48,24 +48,97 @@ def test_sender_secrets(configured: Any, tokens: list[str]) -> None:
     assert secrets.sender_secrets("zapier") == tokens
 
 
+TYPEFORM_SECRET = "typeform-secret-0123456789"
+GENERIC_MESSAGE = (
+    "this sender's credentials are not configured correctly; the operator must fix the booking secret"
+)
+
+
 @pytest.mark.parametrize(
-    "configured",
+    ("configured", "secret_field", "problem"),
     [
-        [TOKEN, PREVIOUS_TOKEN, "third-token-0123456789"],
-        [],
-        "short",
-        [TOKEN, "1234567"],
-        "",
-        [TOKEN, 12345678],
-        {"token": TOKEN},
+        pytest.param(
+            [TOKEN, PREVIOUS_TOKEN, "third-token-0123456789"],
+            "webhookSecrets.zapier",
+            "holds 3 secrets; 1 is expected, or 2 while one is rotated",
+            id="three tokens",
+        ),
+        pytest.param([], "webhookSecrets.zapier", "holds 0 secrets", id="empty list"),
+        pytest.param("sh0rt", "webhookSecrets.zapier", "is shorter than 8 characters", id="short string"),
+        pytest.param("1234567", "webhookSecrets.zapier", "is shorter than 8 characters", id="7 characters"),
+        pytest.param(
+            [TOKEN, "1234567"], "webhookSecrets.zapier.1", "is shorter than 8 characters", id="short second"
+        ),
+        pytest.param("", "webhookSecrets.zapier", "is shorter than 8 characters", id="empty string"),
+        pytest.param(
+            [TOKEN, 12345678], "webhookSecrets.zapier.1", "is a number, not a string", id="number item"
+        ),
+        pytest.param([None], "webhookSecrets.zapier.0", "is null, not a string", id="null item"),
+        pytest.param([[TOKEN]], "webhookSecrets.zapier.0", "is an array, not a string", id="nested list"),
+        pytest.param(
+            {"token": TOKEN}, "webhookSecrets.zapier", "is an object, not a string or a list", id="object"
+        ),
+        pytest.param(12345678, "webhookSecrets.zapier", "is a number, not a string or a list", id="number"),
+        pytest.param(True, "webhookSecrets.zapier", "is a boolean, not a string or a list", id="boolean"),
+        pytest.param(None, "webhookSecrets.zapier", "is null, not a string or a list", id="null"),
     ],
 )
-def test_malformed_sender_secrets_are_rejected(configured: Any) -> None:
-    with pytest.raises(ValidationError) as caught:
-        BookingSecrets.model_validate(document(webhookSecrets={"zapier": configured}))
+def test_a_malformed_sender_entry_fails_only_that_sender(
+    configured: Any, secret_field: str, problem: str
+) -> None:
+    # Reading the document succeeds: only the use of this one entry fails.
+    secrets = BookingSecrets.model_validate(
+        document(
+            webhookSecrets={"zapier": configured, "typeform": TYPEFORM_SECRET, "stripe": [PREVIOUS_TOKEN]}
+        )
+    )
 
-    assert caught.value.errors()[0]["loc"][:2] == ("webhookSecrets", "zapier")
-    assert TOKEN not in str(caught.value)  # hide_input_in_errors
+    with pytest.raises(SenderSecretsMalformed) as caught:
+        secrets.sender_secrets("zapier")
+
+    error = caught.value
+    assert (error.status, error.code, error.source) == (503, "configuration_error", "zapier")
+    assert (error.message, str(error), error.field) == (GENERIC_MESSAGE, GENERIC_MESSAGE, None)
+    assert error.secret_field == secret_field
+    assert problem in error.problem
+    for value in (TOKEN, "1234567", "sh0rt", "12345678"):
+        assert value not in error.problem
+    # The other senders and the key are untouched.
+    assert secrets.sender_secrets("typeform") == [TYPEFORM_SECRET]
+    assert secrets.sender_secrets("stripe") == [PREVIOUS_TOKEN]
+    assert secrets.bizkithub_key() == API_KEY
+
+
+@pytest.mark.parametrize(
+    ("configured", "kind"),
+    [
+        pytest.param(TOKEN, "a string", id="string"),
+        pytest.param([TOKEN], "an array", id="list"),
+        pytest.param(None, "null", id="null"),
+        pytest.param(42, "a number", id="number"),
+    ],
+)
+def test_webhook_secrets_not_an_object_fails_every_sender_but_not_the_key(configured: Any, kind: str) -> None:
+    secrets = BookingSecrets.model_validate(document(webhookSecrets=configured))
+
+    for sender in ("zapier", "typeform", "stripe"):
+        with pytest.raises(SenderSecretsMalformed) as caught:
+            secrets.sender_secrets(sender)
+        assert caught.value.message == GENERIC_MESSAGE
+        assert caught.value.secret_field == "webhookSecrets"
+        assert caught.value.problem == f"is {kind}, not an object of senders"
+        assert TOKEN not in caught.value.problem
+    assert secrets.bizkithub_key() == API_KEY
+    assert repr(secrets) == "BookingSecrets(senders=<not an object>)"
+
+
+def test_malformed_entries_of_unknown_senders_are_ignored() -> None:
+    secrets = BookingSecrets.model_validate(
+        document(webhookSecrets={"zapier": [TOKEN], "calendly": [], "typeform ": 7, "": None})
+    )
+
+    assert secrets.sender_secrets("zapier") == [TOKEN]
+    assert secrets.sender_secrets("typeform") == []  # no entry: authentication fails closed (401)
 
 
 def test_sender_secrets_for_an_unknown_sender_is_empty() -> None:
@@ -124,11 +197,25 @@ def test_bizkithub_key_invalid(key: str) -> None:
         assert key.strip() not in str(caught.value)
 
 
-def test_missing_api_key_is_rejected() -> None:
-    with pytest.raises(ValidationError) as caught:
-        BookingSecrets.model_validate({"webhookSecrets": {"zapier": [TOKEN]}})
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param({"webhookSecrets": {"zapier": [TOKEN]}}, id="missing"),
+        pytest.param(document(**{API_KEY_FIELD: None}), id="null"),
+        pytest.param(document(**{API_KEY_FIELD: 12345}), id="number"),
+        pytest.param(document(**{API_KEY_FIELD: [API_KEY]}), id="list"),
+    ],
+)
+def test_a_missing_or_non_string_api_key_fails_only_when_used(raw: dict[str, Any]) -> None:
+    secrets = BookingSecrets.model_validate(raw)
 
-    assert caught.value.errors()[0]["loc"] == (API_KEY_FIELD,)
+    assert secrets.sender_secrets("zapier") == [TOKEN]  # the senders still authenticate
+    with pytest.raises(ConfigurationError) as caught:
+        secrets.bizkithub_key()
+    assert "bizkithubApiKey" in caught.value.message
+    assert caught.value.status == 503
+    assert API_KEY not in str(caught.value)
+    assert "12345" not in str(caught.value)
 
 
 def test_repr_and_str_show_no_values() -> None:
@@ -283,27 +370,51 @@ def test_secret_store_non_dict_is_a_configuration_error(raw: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "fields"),
+    ("raw", "broken", "working"),
     [
-        ({"webhookSecrets": {"zapier": [TOKEN]}}, "bizkithubApiKey"),
-        (document(webhookSecrets={"zapier": [TOKEN, "short"]}), "webhookSecrets.zapier.1"),
-        (document(webhookSecrets={"zapier": [TOKEN, TOKEN, TOKEN]}), "webhookSecrets.zapier"),
-        (document(webhookSecrets=TOKEN), "webhookSecrets"),
-        (
-            {API_KEY_FIELD: 12345, "webhookSecrets": {"zapier": "tiny"}},
-            "bizkithubApiKey, webhookSecrets.zapier.0",
+        pytest.param(
+            document(webhookSecrets={"zapier": [TOKEN, "sh0rt"], "stripe": [PREVIOUS_TOKEN]}),
+            ["zapier"],
+            ["stripe", "typeform"],
+            id="short token",
+        ),
+        pytest.param(
+            document(webhookSecrets={"zapier": [TOKEN, TOKEN, TOKEN], "typeform": TYPEFORM_SECRET}),
+            ["zapier"],
+            ["stripe", "typeform"],
+            id="three tokens",
+        ),
+        pytest.param(
+            document(webhookSecrets=TOKEN), ["stripe", "typeform", "zapier"], [], id="not an object"
+        ),
+        pytest.param(
+            {API_KEY_FIELD: 12345, "webhookSecrets": {"zapier": "t1ny", "typeform": TYPEFORM_SECRET}},
+            ["zapier"],
+            ["stripe", "typeform"],
+            id="bad key and a short token",
         ),
     ],
 )
-def test_secret_store_invalid_fields_are_named_without_values(raw: dict[str, Any], fields: str) -> None:
+def test_secret_store_reads_a_document_with_malformed_parts(
+    raw: dict[str, Any], broken: list[str], working: list[str]
+) -> None:
     store = SecretStore(SECRET_ARN, max_age_seconds=300, provider=RecordingProvider(raw))
 
-    with pytest.raises(ConfigurationError) as caught:
-        store.current()
+    secrets = store.current()  # no error for the document as a whole
 
-    assert caught.value.message == f"the booking secret has missing or malformed fields: {fields}"
-    for value in (TOKEN, "short", "tiny", "12345"):
-        assert value not in str(caught.value)
+    for sender in broken:
+        with pytest.raises(SenderSecretsMalformed) as caught:
+            secrets.sender_secrets(sender)
+        assert caught.value.message == GENERIC_MESSAGE
+        for value in (TOKEN, "sh0rt", "t1ny", "12345"):
+            assert value not in f"{caught.value} {caught.value.secret_field} {caught.value.problem}"
+    for sender in working:
+        secrets.sender_secrets(sender)  # configured or empty: no error
+    if raw[API_KEY_FIELD] == API_KEY:
+        assert secrets.bizkithub_key() == API_KEY
+    else:
+        with pytest.raises(ConfigurationError, match=API_KEY_FIELD):
+            secrets.bizkithub_key()
 
 
 # --- Settings -------------------------------------------------------------------------------------

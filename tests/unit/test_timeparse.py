@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bookhook.errors import Unmappable
-from bookhook.timeparse import parse_duration, parse_time
+from bookhook.timeparse import check_window, localize, parse_duration, parse_time
 
 PRAGUE = ZoneInfo("Europe/Prague")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -209,3 +209,110 @@ def test_unusable_duration_is_unmappable_not_a_crash(value: str) -> None:
         parse_duration(value, field="duration")
 
     assert caught.value.field == "duration"
+
+
+# --- the calendar window (2000-01-01T00:00:00Z to 2100-12-31T23:59:59.999Z) ------------------------
+
+WINDOW_MESSAGE = "must be between 2000-01-01T00:00:00Z and 2100-12-31T23:59:59Z (UTC)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:30:00Z",
+        "9999-12-31T23:30Z",
+        "9999-12-31T23:59:59-14:00",
+        "0001-01-01T00:00:00+14:00",
+        "0999-01-01T10:00:00Z",
+        "1999-12-31T23:59:59.999999Z",
+        "2101-01-01T00:00:00Z",
+        "2100-12-31T23:30:00-01:00",
+        # Local times, read in the zone: the year is checked before the round trip through UTC.
+        "9999-12-31T23:30:00",
+        "0001-01-01T00:00:00",
+        "1999-12-31T09:59:59",  # before 2000 in UTC even at UTC-12
+        "2101-01-01T14:00:00",  # in 2101 in UTC even at UTC+14
+    ],
+)
+@pytest.mark.parametrize("zone", [PRAGUE, NEW_YORK, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12")])
+def test_time_outside_the_window_is_unmappable(value: str, zone: ZoneInfo) -> None:
+    with pytest.raises(Unmappable) as caught:
+        parse_time(value, zone=zone, field="event.startTime")
+
+    assert caught.value.field == "event.startTime"
+    assert caught.value.message == f"event.startTime {WINDOW_MESSAGE}"
+    assert caught.value.status == 422
+
+
+@pytest.mark.parametrize(
+    ("value", "instant"),
+    [
+        ("2000-01-01T00:00:00Z", utc(2000, 1, 1)),
+        ("2000-01-01T01:00:00+01:00", utc(2000, 1, 1)),
+        ("2000-01-01T01:00:00", utc(2000, 1, 1)),  # Prague, winter time
+        ("2100-12-31T23:59:59.999999Z", utc(2100, 12, 31, 23, 59, 59, 999_999)),
+        ("2100-12-31T13:59:00-10:00", utc(2100, 12, 31, 23, 59)),
+        ("2101-01-01T00:30:00", utc(2100, 12, 31, 23, 30)),  # Prague: still 2100 in UTC
+    ],
+)
+def test_time_at_the_edges_of_the_window_is_accepted(value: str, instant: datetime) -> None:
+    assert parse_time(value, zone=PRAGUE, field="startTime") == instant
+
+
+def test_localize_refuses_a_year_out_of_range_before_converting() -> None:
+    with pytest.raises(Unmappable) as caught:
+        localize(datetime(9999, 12, 31, 23, 30), NEW_YORK, field="slot")
+
+    assert (caught.value.field, caught.value.message) == ("slot", f"slot {WINDOW_MESSAGE}")
+
+
+def test_check_window() -> None:
+    assert check_window(utc(2050, 6, 1), field="x") == utc(2050, 6, 1)
+    with pytest.raises(Unmappable) as caught:
+        check_window(datetime(9999, 12, 31, 23, 30, tzinfo=UTC), field="answer.when")
+    assert caught.value.field == "answer.when"
+
+
+@pytest.mark.parametrize("duration", ["31d", "44640", "30d 23h 59m"])
+def test_the_latest_start_plus_the_longest_duration_cannot_overflow(duration: str) -> None:
+    # What callers do: parse a start, add a parsed duration in UTC. Both are bounded, so no OverflowError.
+    start = parse_time("2100-12-31T23:59:59.999Z", zone=None, field="startTime")
+
+    end = start.astimezone(UTC) + parse_duration(duration, field="duration")
+
+    assert end <= utc(2101, 2, 1)
+
+
+@pytest.mark.parametrize("value", ["31d 1m", "44641", "32d", "99999d", "999999"])
+def test_durations_longer_than_31_days_are_unmappable(value: str) -> None:
+    with pytest.raises(Unmappable) as caught:
+        parse_duration(value, field="duration")
+
+    assert caught.value.message == "duration must be at most 31 days"
+
+
+# --- caps before parsing --------------------------------------------------------------------------
+
+
+def test_time_text_is_capped_at_64_characters() -> None:
+    padded = "2024-05-01T10:00:00+02:00".ljust(64)
+    assert parse_time(padded, zone=None, field="startTime") == utc(2024, 5, 1, 8)
+
+    with pytest.raises(Unmappable) as caught:
+        parse_time(padded + " ", zone=None, field="startTime")
+    assert caught.value.message == "startTime must be an ISO 8601 date-time of at most 64 characters"
+
+
+def test_duration_text_is_capped_at_32_characters() -> None:
+    assert parse_duration("90 minutes".ljust(32), field="duration") == timedelta(minutes=90)
+
+    with pytest.raises(Unmappable) as caught:
+        parse_duration("90 minutes".ljust(33), field="duration")
+    assert caught.value.field == "duration"
+    assert "at most 32 characters" in caught.value.message
+
+
+@pytest.mark.parametrize("value", ["９０", "٩٠", "90\tmin", "1h\t30m", "90 MINUTEN"])
+def test_duration_digits_and_spaces_are_ascii(value: str) -> None:
+    with pytest.raises(Unmappable):
+        parse_duration(value, field="duration")

@@ -415,6 +415,26 @@ def test_form_without_rules() -> None:
     assert error.status not in (404, 410)  # Typeform would disable the webhook
 
 
+def test_form_without_rules_whose_id_may_be_personal_is_described() -> None:
+    form_id = "jan@example.cz +420 603 111 222"
+
+    error = unmappable(booking_response(form_id=form_id), SHIPPED_RULES)
+
+    assert error.message == f"no booking rules for Typeform form <form id, {len(form_id)} characters>"
+    assert error.field == "form_response.form_id"
+
+
+@pytest.mark.parametrize("event_type", ["jan@example.cz", "form response +420603111222"])
+def test_an_event_type_that_may_be_personal_is_described(event_type: str) -> None:
+    document = booking_response()
+    document["event_type"] = event_type
+
+    result = read_booking(request(document), SHIPPED_RULES)
+
+    assert isinstance(result, Ignored)
+    assert result.reason == f"event_type '<event type, {len(event_type)} characters>' is not a form response"
+
+
 def test_missing_required_date() -> None:
     error = unmappable(answers_with(booking_response(), booking_date=None), SHIPPED_RULES)
 

@@ -394,7 +394,7 @@ def test_naive_end_in_the_zone_equal_to_an_utc_start_is_unmappable() -> None:
 
     error = unmappable(json_request(payload))
 
-    assert (error.field, error.message) == (None, "endTime must be after startTime")
+    assert (error.field, error.message) == ("endTime", "endTime must be after startTime")
 
 
 def test_end_time_and_duration_together_are_unmappable() -> None:
@@ -417,7 +417,7 @@ def test_end_time_and_duration_together_are_unmappable() -> None:
         (flat_booking(calendarId="not-a-calendar"), "calendarId"),
         (flat_booking(notifyBefore="30m 1h"), "notifyBefore"),
         (flat_booking(url="gymroom.cz"), "url"),
-        (flat_booking(blockingTo="2024-05-01T07:00:00+02:00"), None),
+        (flat_booking(blockingTo="2024-05-01T07:00:00+02:00"), "blockingTo"),
         (flat_booking(isAllDay="maybe"), "isAllDay"),
         (flat_booking(colour="red"), "colour"),
         (flat_booking(attendees=[{"name": "Jan"}]), "attendees"),
@@ -490,7 +490,7 @@ def test_nested_event_uses_the_default_calendar_id() -> None:
             "event.attendees[0].email",
         ),
         ({"event": {**DOCUMENTED_EVENT, "colour": "red"}}, "event.colour"),
-        ({"event": {**DOCUMENTED_EVENT, "endTime": DOCUMENTED_EVENT["startTime"]}}, "event"),
+        ({"event": {**DOCUMENTED_EVENT, "endTime": DOCUMENTED_EVENT["startTime"]}}, "event.endTime"),
         ({"event": DOCUMENTED_EVENT, "title": "x"}, "title"),
         ({"event": "Training"}, "event"),
         ({"event": [DOCUMENTED_EVENT]}, "event"),

@@ -6,6 +6,7 @@ knows no HTTP framework and no sender format.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,9 +15,11 @@ from bookhook.deadline import Deadline
 from bookhook.delivery.booking import BookingDelivery, DeliveryResult
 from bookhook.errors import BookingRejected, Unmappable
 from bookhook.request import WebhookRequest
-from bookhook.secrets import SecretStore
+from bookhook.secrets import SecretStore, SenderSecretsMalformed
 from bookhook.settings import Settings
 from bookhook.sources import Booking, Ignored, WebhookSource
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,7 @@ class Services:
 def accept_webhook(
     source: WebhookSource, request: WebhookRequest, services: Services, deadline: Deadline
 ) -> Outcome:
-    secrets = services.secrets.current()
-    source.authenticate(request, secrets.sender_secrets(source.name))
+    source.authenticate(request, _sender_secrets(source, services.secrets))
     try:
         result = source.read_booking(request)
     except Unmappable as error:
@@ -50,6 +52,21 @@ def accept_webhook(
     if isinstance(result, Ignored):
         return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
     return deliver_booking(source, result, services.delivery, deadline)
+
+
+def _sender_secrets(source: WebhookSource, store: SecretStore) -> list[str]:
+    """This sender's secrets. Only this sender's entry is checked here: a malformed entry for another
+    sender, or a malformed BizKitHub key (checked when it is used), does not stop this one."""
+    try:
+        return store.current().sender_secrets(source.name)
+    except SenderSecretsMalformed as error:
+        # The sender is told only that its credentials are misconfigured (503, it retries); the operator
+        # learns here which field is wrong and how, never its value.
+        _log.error(
+            "a sender's entry in the booking secret is malformed: its webhooks are refused until it is fixed",
+            extra={"source": error.source, "secret_field": error.secret_field, "problem": error.problem},
+        )
+        raise
 
 
 def deliver_booking(

@@ -3,24 +3,41 @@
 The documented example is the only schema BizKitHub publishes, so we are strict about what we send
 (formats read off the example) and leave every optional field out rather than sending null.
 Wire names are camelCase; Python names are snake_case.
+
+Everything here may see a sender's text (a public form mapped by Zapier, Stripe metadata), so:
+- every text field has a length cap that is checked before any pattern or parser looks at it;
+- every pattern is linear (no nested or adjacent unbounded quantifiers over the same characters),
+  spells ASCII classes out (`\\d` and `\\s` also match other scripts) and is applied with fullmatch;
+- every time lies in the calendar window below, checked before any arithmetic, so that turning it
+  into UTC or adding a duration to it cannot overflow;
+- no error message carries the offending value (see `first_error`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+import unicodedata
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    EmailStr,
     Field,
-    PositiveInt,
+    HttpUrl,
+    Strict,
+    StrictBool,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_serializer,
     model_validator,
 )
@@ -29,10 +46,53 @@ from pydantic.alias_generators import to_camel
 CALENDAR_ID_PATTERN = r"^[A-Za-z0-9]{32}$"
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9]{16}$"
 
-# ASCII digits only (`\d` also matches other scripts' digits), at most five per unit.
-_NOTIFY_BEFORE = re.compile(r"^\s*(?:([0-9]{1,5})\s*d)?\s*(?:([0-9]{1,5})\s*h)?\s*(?:([0-9]{1,5})\s*m)?\s*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-_URL = re.compile(r"^https?://\S+$")
+# --- length caps ----------------------------------------------------------------------------------
+# BizKitHub documents no limits, so these are ours: generous for any real booking, small enough that
+# every check after them is cheap. Each is enforced before the field's pattern or parser runs.
+MAX_TITLE = 255  # a one-line heading (title, locationTitle, an attendee's name): a VARCHAR(255) fits it
+MAX_TYPE = 100  # a short category such as "training"
+MAX_TEXT = 10_000  # free text: description, agenda
+MAX_DURATION_TEXT = 32  # notifyBefore and durations: "1d 23h 59m" is 10 characters
+MAX_TIME_TEXT = 64  # an ISO 8601 date-time with offset and microseconds is 32
+MAX_EMAIL = 254  # the longest address SMTP can carry (RFC 5321 path limit less the brackets)
+MAX_URL = 2_048  # what browsers, proxies and most servers handle
+MAX_PHONE = 40  # 15 digits (E.164's maximum), a + and room for the spaces, dashes and brackets people type
+# The largest integer that survives a round trip through a JSON number in any client (2**53 - 1).
+MAX_MEMBER_ID = 9_007_199_254_740_991
+
+# --- calendar window ------------------------------------------------------------------------------
+# Every startTime, endTime and blockingTo lies in the years 2000 to 2100, UTC: from
+# 2000-01-01T00:00:00.000Z up to the last instant of 2100-12-31 (23:59:59.999Z), both included.
+# Wide enough for any real booking, and far enough from datetime's year 1 and 9999 that converting to
+# UTC or adding a duration (at most 31 days, see timeparse.MAX_DURATION) cannot overflow; every wire
+# time then has the four-digit year BizKitHub's format needs.
+WINDOW_START = datetime(2000, 1, 1, tzinfo=UTC)
+WINDOW_END = datetime(2100, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+WINDOW_MESSAGE = "must be between 2000-01-01T00:00:00Z and 2100-12-31T23:59:59Z (UTC)"
+# An end must be at least this long after the start: shorter, and the two can be equal on the wire
+# (milliseconds), which BizKitHub refuses; no real appointment is shorter.
+MIN_EVENT_LENGTH = timedelta(minutes=1)
+
+
+def in_window(value: datetime) -> bool:
+    """Whether an aware time lies in the calendar window, decided without any arithmetic on it.
+
+    The wall-clock year is checked first: a time whose year is within one of the window's is at most
+    a day (a UTC offset) from it, so the comparison below (exact, across offsets) is safe.
+    """
+    if not WINDOW_START.year - 1 <= value.year <= WINDOW_END.year + 1:
+        return False
+    return WINDOW_START <= value <= WINDOW_END
+
+
+# d, h, m in that order, each at most once, at least one (checked below). Each unit group starts
+# with a digit and owns the spaces after it, so no two space runs are ever adjacent: linear time.
+# (The old pattern had four adjacent `\s*`: 200 spaces and an "x" took seconds, 800 took minutes.)
+_NOTIFY_BEFORE = re.compile(r"(?:([0-9]{1,5}) *d *)?(?:([0-9]{1,5}) *h *)?(?:([0-9]{1,5}) *m *)?")
+# Separators people type inside phone numbers. `\s` on purpose: a pasted no-break space separates too;
+# the digits themselves are checked as ASCII below.
+_PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 # E.164 country calling codes are prefix-free: two single-digit codes, this list of two-digit codes,
 # and three digits for every other. Knowing the length lets us write "+420 777123456" as BizKitHub's
 # example does.
@@ -87,9 +147,17 @@ _TWO_DIGIT_COUNTRY_CODES = frozenset(
 )
 
 
+def _too_long(limit: int) -> str:
+    return f"must be at most {limit} characters"
+
+
 def canonical_notify_before(value: str) -> str:
     """`1d 2h 30m` form: units d, h, m in that order, at least one, single spaces between."""
-    match = _NOTIFY_BEFORE.match(value)
+    if len(value) > MAX_DURATION_TEXT:
+        raise ValueError(
+            f"must be a duration like '1h 30m' (units d, h, m in that order), {_too_long(MAX_DURATION_TEXT)}"
+        )
+    match = _NOTIFY_BEFORE.fullmatch(value.strip())
     if not match or not any(match.groups()):
         raise ValueError("must be a duration like '1h 30m' (units d, h, m in that order)")
     return " ".join(
@@ -101,12 +169,17 @@ def international_phone(value: str) -> str:
     """Normalise to '+<country code> <number>', the form of BizKitHub's example.
 
     Accepts E.164 (`+420777123456`), `00` for `+`, and spaces, dashes, dots or brackets inside.
-    A number without an international prefix is refused: we cannot guess the country.
+    A number without an international prefix is refused: we cannot guess the country. Digits are
+    ASCII only: `\\d` would also take fullwidth or Arabic-Indic digits, which BizKitHub refuses.
     """
-    compact = re.sub(r"[\s\-.()/]", "", value)
+    if len(value) > MAX_PHONE:
+        raise ValueError(
+            f"must be an international number starting with + and the country code, {_too_long(MAX_PHONE)}"
+        )
+    compact = _PHONE_SEPARATORS.sub("", value)
     if compact.startswith("00"):
         compact = "+" + compact[2:]
-    if not re.fullmatch(r"\+[1-9]\d{7,14}", compact):
+    if not _E164.fullmatch(compact):
         raise ValueError("must be an international number starting with + and the country code")
     digits = compact[1:]
     if digits[:1] in _ONE_DIGIT_COUNTRY_CODES:
@@ -118,15 +191,90 @@ def international_phone(value: str) -> str:
     return f"+{digits[:split]} {digits[split:]}"
 
 
-def _email(value: str) -> str:
-    if len(value) > 254 or not _EMAIL.match(value):
-        raise ValueError("must be an email address like name@example.com")
-    return value
+_EMAIL_MESSAGE = "must be an email address like name@example.com"
+
+
+def _email(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+    """Pydantic's `EmailStr` (email-validator), capped first, with our own message.
+
+    Pydantic calls email-validator with `check_deliverability=False`: syntax only, no DNS look-up
+    (none may happen in a webhook). Its reasons can quote parts of the address, so they are dropped.
+    The address is returned normalised (domain lower-cased; `Name <addr>` reduced to `addr`).
+    """
+    if isinstance(value, str):
+        value = value.strip()
+        if len(value) > MAX_EMAIL:
+            raise ValueError(f"{_EMAIL_MESSAGE}, {_too_long(MAX_EMAIL)}")
+    try:
+        email: str = handler(value)
+    except ValidationError:
+        raise ValueError(_EMAIL_MESSAGE) from None
+    return email
+
+
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+_URL_MESSAGE = "must be an http or https URL"
 
 
 def _url(value: str) -> str:
-    if not _URL.match(value):
-        raise ValueError("must be an http or https URL")
+    """An http(s) URL with a host, checked by Pydantic's `HttpUrl` and sent as the sender wrote it.
+
+    Pydantic's parser follows browsers and quietly repairs what it is given (`http:///x` becomes
+    `http://x/`, `\\` becomes `/`, tabs vanish, spaces are escaped), so the text itself must also be
+    a plain URL: `scheme://host...`, no whitespace or control characters, no backslashes. Only the
+    scheme is lower-cased (it is case-insensitive; BizKitHub expects `http://` or `https://`).
+    """
+    scheme, separator, rest = value.partition("://")
+    if (
+        not separator
+        or scheme.lower() not in ("http", "https")
+        or rest.startswith("/")
+        or "\\" in value
+        # Z*: spaces and separators; C*: control, format, surrogate, private-use and unassigned.
+        or any(unicodedata.category(char)[0] in "ZC" for char in value)
+    ):
+        raise ValueError(_URL_MESSAGE)
+    try:
+        netloc = urlsplit(value).netloc
+        _HTTP_URL.validate_python(value)
+    except ValueError:  # ValidationError is a ValueError; urlsplit raises one for a broken [IPv6]
+        raise ValueError(_URL_MESSAGE) from None
+    if not netloc:
+        raise ValueError(_URL_MESSAGE)
+    return f"{scheme.lower()}://{rest}"
+
+
+def _text(value: str) -> str:
+    """Text must say something: a title of spaces is no title (BizKitHub refuses it).
+
+    (Lone surrogates, which JSON can carry but UTF-8 cannot, are already refused by Pydantic's `str`.)
+    """
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _time_input(value: Any) -> Any:
+    """Times as datetimes or ISO 8601 text (read by `datetime.fromisoformat`, as timeparse does).
+
+    Numbers and numeric strings are refused rather than read as Unix times.
+    """
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        # ValueError, not TypeError: only ValueError becomes a validation error in Pydantic.
+        raise ValueError("must be an ISO 8601 date-time string")  # noqa: TRY004
+    if len(value) > MAX_TIME_TEXT:
+        raise ValueError(f"must be an ISO 8601 date-time, {_too_long(MAX_TIME_TEXT)}")
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date-time such as 2024-05-01T10:00:00+02:00") from None
+
+
+def _time_in_window(value: datetime) -> datetime:
+    if not in_window(value):
+        raise ValueError(WINDOW_MESSAGE)
     return value
 
 
@@ -136,11 +284,15 @@ def utc_wire_time(value: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-NonEmptyText = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_email)]
+Title = Annotated[str, StringConstraints(max_length=MAX_TITLE), AfterValidator(_text)]
+LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_text)]
+Email = Annotated[EmailStr, WrapValidator(_email)]
 Phone = Annotated[str, AfterValidator(international_phone)]
 NotifyBefore = Annotated[str, AfterValidator(canonical_notify_before)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_url)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_URL), AfterValidator(_url)]
+Time = Annotated[AwareDatetime, BeforeValidator(_time_input), AfterValidator(_time_in_window)]
+# Strict: `true` is not member 1 (bool is an int in Python), and "1234" is not a JSON number.
+MemberId = Annotated[int, Strict(), Field(gt=0, le=MAX_MEMBER_ID)]
 
 
 class _WireModel(BaseModel):
@@ -154,9 +306,12 @@ class _WireModel(BaseModel):
 
 
 class Attendee(_WireModel):
-    member_id: PositiveInt | None = None
-    customer_id: Annotated[str, StringConstraints(pattern=CUSTOMER_ID_PATTERN)] | None = None
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
+    member_id: MemberId | None = None
+    customer_id: Annotated[str, StringConstraints(max_length=16, pattern=CUSTOMER_ID_PATTERN)] | None = None
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TITLE), AfterValidator(_text)]
+        | None
+    ) = None
     email: Email | None = None
     phone: Phone | None = None
 
@@ -168,27 +323,35 @@ class Attendee(_WireModel):
 
 
 class CalendarEvent(_WireModel):
-    """The `event` object of `POST /api/v1/calendar/add-event`."""
+    """The `event` object of `POST /api/v1/calendar/add-event`.
 
-    calendar_id: Annotated[str, StringConstraints(pattern=CALENDAR_ID_PATTERN)]
-    start_time: AwareDatetime
-    end_time: AwareDatetime
-    title: NonEmptyText
-    description: NonEmptyText | None = None
-    agenda: NonEmptyText | None = None
+    startTime, endTime and blockingTo must lie in the calendar window (any instant of the years 2000
+    to 2100, UTC: 2000-01-01T00:00:00Z to 2100-12-31T23:59:59.999Z), endTime at least one minute
+    after startTime, blockingTo not before startTime.
+    """
+
+    calendar_id: Annotated[str, StringConstraints(max_length=32, pattern=CALENDAR_ID_PATTERN)]
+    start_time: Time
+    end_time: Time
+    title: Title
+    description: LongText | None = None
+    agenda: LongText | None = None
     url: Url | None = None
     notify_before: NotifyBefore | None = None
-    blocking_to: AwareDatetime | None = None
-    location_title: NonEmptyText | None = None
-    is_all_day: bool | None = None
-    is_blocking: bool | None = None
+    blocking_to: Time | None = None
+    location_title: Title | None = None
+    is_all_day: StrictBool | None = None
+    is_blocking: StrictBool | None = None
     attendees: Annotated[list[Attendee], Field(max_length=100)] | None = None
-    type: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    type: Annotated[str, StringConstraints(max_length=MAX_TYPE), AfterValidator(_text)] | None = None
 
     @model_validator(mode="after")
     def _times_in_order(self) -> CalendarEvent:
+        # All three are inside the window here, so this arithmetic cannot overflow.
         if self.end_time <= self.start_time:
             raise ValueError("endTime must be after startTime")
+        if self.end_time - self.start_time < MIN_EVENT_LENGTH:
+            raise ValueError("endTime must be at least one minute after startTime")
         if self.blocking_to is not None and self.blocking_to < self.start_time:
             raise ValueError("blockingTo must not be before startTime")
         return self
@@ -220,4 +383,11 @@ def first_error(error: ValidationError) -> tuple[str, str]:
     for part in first["loc"]:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     message = first["msg"].removeprefix("Value error, ")
+    if not path:
+        # The cross-field checks (`_times_in_order`) fail on the whole event; their message starts
+        # with the field at fault, which is the one to name.
+        path = next((name for name in _CROSS_FIELD_NAMES if message.startswith(name + " ")), "")
     return path, message
+
+
+_CROSS_FIELD_NAMES = ("endTime", "blockingTo")

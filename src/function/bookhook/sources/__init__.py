@@ -16,7 +16,9 @@ from pydantic import BaseModel, ValidationError
 
 from bookhook.calendar.event import CalendarEvent, first_error
 from bookhook.errors import MalformedRequest, UnsupportedContentType
+from bookhook.jsonbody import read_json
 from bookhook.request import WebhookRequest
+from bookhook.safe_names import safe_path
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -59,11 +61,31 @@ class WebhookSource:
 
 def parse_json_body(request: WebhookRequest, model: type[ModelT], *, sender: str, what: str) -> ModelT:
     """The body of a sender that posts JSON only, as `model`: 415 for another content type (a
-    missing one is read as JSON), 400 naming the first field that does not fit."""
+    missing one is read as JSON), 400 from the one JSON reader, 400 naming the first field that
+    does not fit."""
     if request.media_type not in (None, "application/json"):
         raise UnsupportedContentType(f"{sender} webhooks are application/json", field="Content-Type")
+    document = read_json(request.body)
     try:
-        return model.model_validate_json(request.body)
+        return model.model_validate(document)
     except ValidationError as error:
-        path, message = first_error(error)
+        path, message = safe_first_error(error, document)
         raise MalformedRequest(f"not a {what}: {path}: {message}", field=path or None) from None
+
+
+# Pydantic error types whose message quotes the input (the others quote only our own schema).
+_MESSAGES_WITH_INPUT = {"union_tag_invalid": "Input tag does not match any of the expected tags"}
+
+
+def safe_first_error(error: ValidationError, data: object) -> tuple[str, str]:
+    """`first_error` of validating `data`, safe to answer and log: each key of `data` on the path
+    that may carry personal data is described instead of repeated (`bookhook.safe_names`), and the
+    message repeats no input, even where a validator's message would."""
+    path, message = first_error(error)
+    detail = error.errors(include_url=False, include_context=False)[0]
+    message = _MESSAGES_WITH_INPUT.get(detail["type"], message)
+    value = detail.get("input")
+    if isinstance(value, str) and len(value) >= 3 and value in message:
+        message = message.replace(value, "(the value)")
+    # A check on the whole object has no location; first_error names the field its message blames.
+    return (safe_path(detail["loc"], data) if detail["loc"] else path), message

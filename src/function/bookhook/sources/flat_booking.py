@@ -13,11 +13,12 @@ from datetime import UTC
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from bookhook.calendar.event import CalendarEvent, first_error
+from bookhook.calendar.event import CalendarEvent
 from bookhook.errors import Unmappable
+from bookhook.sources import safe_first_error
 from bookhook.timeparse import parse_duration, parse_time
 
 
@@ -26,6 +27,15 @@ def _blank_is_absent(value: Any) -> Any:
 
 
 BlankIsAbsent = Annotated[str | None, BeforeValidator(_blank_is_absent)]
+StrictMemberId = Annotated[int, Strict()]
+
+
+def _member_id_text(value: Any) -> Any:
+    """A form sends digits as text ("1234"): that is a number; a boolean or anything else is not."""
+    value = _blank_is_absent(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) <= 16:
+        return int(value)
+    return value
 
 
 class FlatBooking(BaseModel):
@@ -57,7 +67,8 @@ class FlatBooking(BaseModel):
     attendee_name: BlankIsAbsent = None
     attendee_email: BlankIsAbsent = None
     attendee_phone: BlankIsAbsent = None
-    attendee_member_id: Annotated[int | None, BeforeValidator(_blank_is_absent)] = None
+    # Strict: `true` is not member 1 (a lax int would turn it into one before the contract saw it).
+    attendee_member_id: Annotated[StrictMemberId | None, BeforeValidator(_member_id_text)] = None
     attendee_customer_id: BlankIsAbsent = None
 
 
@@ -87,11 +98,12 @@ def flat_event(
     ignore_unknown: bool = False,
 ) -> CalendarEvent:
     """Map flat booking fields to a CalendarEvent; errors name the key as the sender wrote it,
-    after `prefix` (`metadata.startTime`). Unknown keys are refused unless `ignore_unknown`."""
+    after `prefix` (`metadata.startTime`), or describe it where it may hold personal data
+    (`<key #3, 41 characters>`). Unknown keys are refused unless `ignore_unknown`."""
     try:
         flat = (LenientFlatBooking if ignore_unknown else FlatBooking).model_validate(fields)
     except ValidationError as error:
-        field, message = first_error(error)
+        field, message = safe_first_error(error, fields)
         raise Unmappable(f"{prefix}{field}: {message}", field=prefix + field) from None
     if flat.start_time is None:
         raise Unmappable(f"{prefix}startTime is required", field=f"{prefix}startTime")
@@ -145,6 +157,9 @@ def validated_event(candidate: Mapping[str, Any], *, name_of: Callable[[str], st
     try:
         return CalendarEvent.model_validate(candidate)
     except ValidationError as error:
-        path, message = first_error(error)
+        # The candidate may be the sender's own object (Zapier's nested event): keys are described.
+        path, message = safe_first_error(error, candidate)
         field = name_of(path)
-        raise Unmappable(f"{field}: {message}" if field else message, field=field or None) from None
+        # A cross-field message already starts with the field it blames ("endTime must be after …").
+        text = f"{field}: {message}" if field and not message.startswith(path + " ") else message
+        raise Unmappable(text, field=field or None) from None

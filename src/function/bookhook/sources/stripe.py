@@ -40,11 +40,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bookhook.calendar.event import first_error
 from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable
 from bookhook.request import WebhookRequest
+from bookhook.safe_names import describe
 from bookhook.settings import Settings, SettingsError
-from bookhook.sources import Booking, Ignored, ModelT, WebhookSource, parse_json_body
+from bookhook.sources import Booking, Ignored, ModelT, WebhookSource, parse_json_body, safe_first_error
 from bookhook.sources.flat_booking import FlatBooking, flat_event
 
 NAME = "stripe"
@@ -183,8 +183,9 @@ def read_booking(request: WebhookRequest, config: StripeConfig) -> Booking | Ign
     if event.type in _NEVER_BOOK:
         return Ignored(reason=f"{event.type}: {_NEVER_BOOK[event.type]}, nothing to book")
     if event.type not in config.booking_events:
+        event_type = describe(event.type, what="event type", dotted=True)
         return Ignored(
-            reason=f"{event.type} does not book (booking events: {', '.join(sorted(config.booking_events))})"
+            reason=f"{event_type} does not book (booking events: {', '.join(sorted(config.booking_events))})"
         )
     if not event.livemode and not config.allow_test_mode:
         return Ignored(reason="test-mode event; set STRIPE_ALLOW_TEST_MODE=true to book test payments")
@@ -198,8 +199,10 @@ def _from_checkout_session(
 ) -> Booking | Ignored:
     # `no_payment_required` (a 100 % discount) is as confirmed as a paid session.
     if session.payment_status not in ("paid", "no_payment_required"):
+        status = session.payment_status
+        shown = "None" if status is None else repr(describe(status, what="value"))
         return Ignored(
-            reason=f"{event_type} with payment_status {session.payment_status!r}: "
+            reason=f"{event_type} with payment_status {shown}: "
             "booked when the payment succeeds (checkout.session.async_payment_succeeded)"
         )
     if (
@@ -276,10 +279,9 @@ def _model(data: dict[str, Any], model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        path, message = first_error(error)
-        raise MalformedRequest(
-            f"not a Stripe {model.__name__}: {path}: {message}", field=f"data.object.{path}"
-        ) from None
+        path, message = safe_first_error(error, data)
+        field = f"data.object.{path}" if path else "data.object"
+        raise MalformedRequest(f"not a Stripe {model.__name__}: {path}: {message}", field=field) from None
 
 
 def config_from_settings(settings: Settings) -> StripeConfig:

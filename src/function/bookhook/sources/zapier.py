@@ -8,7 +8,9 @@ the query string (where it would land in access logs) is 401.
 Body: Form (urlencoded) or JSON, as the Zap's "Payload Type" says. Either a flat booking that is
 easy to fill in Zapier's editor (see `flat_booking.FlatBooking`) or, in JSON, BizKitHub's own
 `{"event": {...}}` object as it is. Zapier sends empty strings for fields the user left unmapped;
-those count as absent.
+those count as absent. JSON is read by `bookhook.jsonbody`, as on every route. A key is named in
+an error only when it is a plain name (`bookhook.safe_names`): a Zap can map a form's answer into
+a key, so anything else is described by its position and length.
 
 Booking key: the `Idempotency-Key` header when the Zap sends one (map something stable, such as the
 form's submission id), else a hash of the normalised event, so an identical booking sent again,
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,7 +28,9 @@ from urllib.parse import parse_qsl
 
 from bookhook.calendar.event import CalendarEvent
 from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable, UnsupportedContentType
+from bookhook.jsonbody import decode_utf8, read_json
 from bookhook.request import WebhookRequest
+from bookhook.safe_names import describe, describe_key_in
 from bookhook.settings import Settings
 from bookhook.sources import Booking, WebhookSource
 from bookhook.sources.flat_booking import flat_event, validated_event
@@ -105,24 +108,19 @@ def read_booking(request: WebhookRequest, settings: Settings) -> Booking:
 
 def _read_body(request: WebhookRequest) -> dict[str, Any]:
     media_type = request.media_type
-    try:
-        text = request.body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedRequest("the body is not UTF-8") from None
     if media_type == "application/json":
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            raise MalformedRequest("the body is not valid JSON") from None
+        parsed = read_json(request.body)  # the reader every route shares: one answer for bad JSON
         if not isinstance(parsed, dict):
             raise MalformedRequest("the JSON body must be an object")
         return parsed
     if media_type == "application/x-www-form-urlencoded":
-        pairs = parse_qsl(text, keep_blank_values=True)
+        pairs = parse_qsl(decode_utf8(request.body), keep_blank_values=True)
         form: dict[str, Any] = {}
-        for name, value in pairs:
+        for position, (name, value) in enumerate(pairs, start=1):
             if name in form:
-                raise MalformedRequest(f"form field {name} is given more than once", field=name)
+                # The field's name may be anything a form filled in: repeated only when it is a plain name.
+                shown = describe(name, what="field", position=position)
+                raise MalformedRequest(f"form field {shown} is given more than once", field=shown)
             form[name] = value
         return form
     raise UnsupportedContentType(
@@ -134,7 +132,7 @@ def _read_body(request: WebhookRequest) -> dict[str, Any]:
 
 def _nested_event(fields: Mapping[str, Any], settings: Settings) -> CalendarEvent:
     if set(fields) != {"event"}:
-        extra = sorted(set(fields) - {"event"})[0]
+        extra = describe_key_in(next(key for key in fields if key != "event"), fields)
         raise Unmappable(f"{extra}: not allowed next to event", field=extra)
     event = fields["event"]
     if not isinstance(event, dict):

@@ -1,6 +1,8 @@
 """A Typeform response plus its form's rules → a `Booking`. Pure: no I/O, no verification.
 
-Errors name the field ref (or rules key) at fault, never the respondent's answer.
+Errors name the field ref (or rules key) at fault, never the respondent's answer. Refs in errors
+come from the rules (checked at start-up), so they are ours; what the response itself names (its
+form id, its event type) is repeated only when `bookhook.safe_names` allows, else described.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from bookhook.calendar.event import CalendarEvent, first_error
+from bookhook.calendar.event import MAX_TIME_TEXT, CalendarEvent
 from bookhook.errors import MalformedRequest, Unmappable
 from bookhook.request import WebhookRequest
-from bookhook.sources import Booking, Ignored, parse_json_body
+from bookhook.safe_names import describe
+from bookhook.sources import Booking, Ignored, parse_json_body, safe_first_error
 from bookhook.sources.typeform.payload import Answer, FormResponse, TypeformWebhook
 from bookhook.sources.typeform.rules import AnswerTemplate, BookingRules, FormRules
-from bookhook.timeparse import localize, parse_duration
+from bookhook.timeparse import check_window, localize, parse_duration
 
 NAME = "typeform"
 # "10:30", "9.30", "10:30 AM", "2:15 p.m.", or a slot label such as "10:30 – 11:30" (its start is taken).
@@ -31,16 +34,16 @@ _CLOCK_TIME = re.compile(
 def read_booking(request: WebhookRequest, rules: BookingRules) -> Booking | Ignored:
     webhook = parse_json_body(request, TypeformWebhook, sender="Typeform", what="Typeform webhook")
     if webhook.event_type != "form_response":
-        return Ignored(reason=f"event_type {webhook.event_type!r} is not a form response")
+        event_type = describe(webhook.event_type, what="event type", dotted=True)
+        return Ignored(reason=f"event_type {event_type!r} is not a form response")
     response = webhook.form_response
     if response is None:
         raise MalformedRequest("not a Typeform webhook: form_response is missing", field="form_response")
     form = rules.forms.get(response.form_id)
     if form is None:
-        raise Unmappable(
-            f"no booking rules for Typeform form {response.form_id}: add [forms.{response.form_id}] to them",
-            field="form_response.form_id",
-        )
+        form_id = describe(response.form_id, what="form id")
+        hint = f": add [forms.{form_id}] to them" if form_id == response.form_id else ""
+        raise Unmappable(f"no booking rules for Typeform form {form_id}{hint}", field="form_response.form_id")
     event = map_response(response, form)
     return Booking(key=f"{NAME}:{response.form_id}:{response.token}", event=event)
 
@@ -110,11 +113,19 @@ class Answers(Mapping[str, str]):
 
     def datetime(self, ref: str, zone: ZoneInfo) -> datetime:
         text = self.required_text(ref)
+        if len(text) > MAX_TIME_TEXT:
+            raise Unmappable(f"answer {ref} is not a date-time such as 2026-12-01T10:30", field=ref)
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             raise Unmappable(f"answer {ref} is not a date-time such as 2026-12-01T10:30", field=ref) from None
-        return parsed if parsed.tzinfo is not None else localize(parsed, zone, field=ref)
+        # In the calendar window before any arithmetic on it: `9999-12-31T23:30Z` plus a duration
+        # would overflow.
+        return (
+            check_window(parsed, field=ref)
+            if parsed.tzinfo is not None
+            else localize(parsed, zone, field=ref)
+        )
 
     def duration(self, ref: str) -> timedelta:
         answer = self._answers.get(ref)
@@ -180,7 +191,7 @@ def map_response(response: FormResponse, form: FormRules) -> CalendarEvent:
     try:
         return CalendarEvent.model_validate(candidate)
     except ValidationError as error:
-        path, message = first_error(error)
+        path, message = safe_first_error(error, candidate)
         field = _rule_source(form, path)
         raise Unmappable(f"{field}: {message}", field=field) from None
 
@@ -253,6 +264,7 @@ def _rule_source(form: FormRules, path: str) -> str:
         "calendarId": "calendar_id",
         "locationTitle": "location_title",
         "notifyBefore": "notify_before",
+        # An end before (or within a minute of) the start concerns the end rule.
+        "endTime": "end",
     }
-    # Model-level errors (an end before the start) have no path: they concern the end rule.
     return wire_to_rule.get(path, path) or "end"
