@@ -28,7 +28,7 @@ from bookhook.delivery.queue import DeliveryQueue, QueuedBooking, parse_message
 from bookhook.errors import WebhookError
 from bookhook.request import WebhookRequest
 from bookhook.settings import Settings
-from bookhook.sources import Booking, Ignored, WebhookSource, stripe, typeform, zapier
+from bookhook.sources import Booking, Ignored, UnbookedHalf, WebhookSource, stripe, typeform, zapier
 from bookhook.sources.typeform.rules import load_rules
 
 if TYPE_CHECKING:
@@ -104,6 +104,9 @@ def _again(
             f"{message_id}: still cannot be mapped: {error.status} {error.field or ''} {error.message}",
             file=out,
         )
+        return None
+    if isinstance(result, UnbookedHalf):
+        print(f"{message_id}: still has no booking details ({result.missing}); left", file=out)
         return None
     if isinstance(result, Ignored):
         print(f"{message_id}: now ignored ({result.reason}); left in the dead-letter queue", file=out)

@@ -53,6 +53,13 @@ class Unmappable(WebhookError):
     code = "unmappable"
 
 
+class PaidNotBooked(Unmappable):
+    """A payment succeeded and nothing in it can book: the customer paid for nothing. 422 (Stripe
+    shows it on the endpoint), kept for a replay, and behind the PaidNotBookedAlarm."""
+
+    code = "paid_not_booked"
+
+
 class BookingConflict(WebhookError):
     """The same booking key was reused for a different booking."""
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from bookhook.deadline import Deadline
 from bookhook.delivery.booking import BookingDelivery, DeliveryResult
-from bookhook.errors import BookingRejected, Unmappable
+from bookhook.errors import BookingRejected, PaidNotBooked, Unmappable
 from bookhook.request import WebhookRequest
 from bookhook.secrets import SecretStore, SenderSecretsMalformed
 from bookhook.settings import Settings
-from bookhook.sources import Booking, Ignored, WebhookSource
+from bookhook.sources import Booking, Ignored, UnbookedHalf, WebhookSource
 
 _log = logging.getLogger(__name__)
 
@@ -51,6 +51,15 @@ def accept_webhook(
         raise
     if isinstance(result, Ignored):
         return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
+    if isinstance(result, UnbookedHalf):
+        if services.delivery.note_unbooked_half(result) < {"session", "intent"}:
+            # The other half may yet book it: acknowledged, and noted.
+            return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
+        # Both halves of the payment came without booking details: the customer paid and nothing
+        # books it. Refused where the sender shows it, kept for a replay, alarmed on.
+        paid = PaidNotBooked(result.missing, field="metadata")
+        services.delivery.keep_unmappable(source.name, request.body, request.headers, paid)
+        raise paid
     return deliver_booking(source, result, services.delivery, deadline)
 
 

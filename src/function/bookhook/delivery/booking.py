@@ -56,7 +56,7 @@ from bookhook.errors import (
     WebhookError,
 )
 from bookhook.secrets import API_KEY_FIELD
-from bookhook.sources import Booking
+from bookhook.sources import Booking, UnbookedHalf
 
 IN_FLIGHT_RETRY_AFTER_SECONDS = 10
 _POLL_INTERVAL_SECONDS = 0.2
@@ -266,6 +266,10 @@ class BookingDelivery:
         if deadline.allows(AWS_CALL_WORST_SECONDS):
             with contextlib.suppress(BookingStoreUnavailable):
                 self._records.release(key, owner)
+
+    def note_unbooked_half(self, half: UnbookedHalf) -> frozenset[str]:
+        """Every half of this payment noted so far as carrying no booking details, this one included."""
+        return self._records.note_unbooked_half(half.payment_key, half.half)
 
     def keep_unmappable(
         self, source: str, body: bytes, headers: Mapping[str, str], error: WebhookError

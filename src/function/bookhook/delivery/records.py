@@ -63,6 +63,11 @@ def record_id(booking_key: str) -> str:
     return f"{_KEY_PREFIX}#{digest}"
 
 
+def _unbooked_id(payment_key: str) -> str:
+    # Its own key space: a payment's note never collides with a booking's record.
+    return f"unbooked#{hashlib.sha256(payment_key.encode()).hexdigest()}"
+
+
 def fingerprint_of(identity: str) -> str:
     """What must match when a key is seen again; Powertools' validation hash of the same text."""
     return hashlib.md5(json.dumps(identity).encode(), usedforsecurity=False).hexdigest()
@@ -304,6 +309,27 @@ class BookingRecords:
             "#state = :dead_state, reason = :reason",
             {":dead_state": {"S": "dead_lettered"}, ":reason": {"S": reason}},
         )
+
+    # --- payments nothing books -------------------------------------------------------------
+
+    def note_unbooked_half(self, payment_key: str, half: str) -> frozenset[str]:
+        """Note that one half of a payment (a Checkout Session, or its PaymentIntent) carried no
+        booking details; return every half noted so far. One atomic `ADD` to a set, so when both
+        halves arrive at once, at least the second to be written sees both."""
+        now = int(self._clock())
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": _unbooked_id(payment_key)}},
+                UpdateExpression=(
+                    "ADD unbooked_halves :half SET expiration = if_not_exists(expiration, :expires)"
+                ),
+                ExpressionAttributeValues={":half": {"SS": [half]}, ":expires": _n(now + self._ttl_seconds)},
+                ReturnValues="ALL_NEW",
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise _unavailable(error) from None
+        return frozenset(answer["Attributes"].get("unbooked_halves", {}).get("SS", []))
 
     # --- plumbing ---------------------------------------------------------------------------
 

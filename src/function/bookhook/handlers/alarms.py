@@ -18,6 +18,11 @@ def record_key_refused() -> None:
     _count("BizKitHubKeyRefused")
 
 
+def record_paid_not_booked() -> None:
+    """Behind PaidNotBookedAlarm: a customer paid and nothing in the payment can book."""
+    _count("PaidNotBooked")
+
+
 def record_delivery_signals(
     *, failure_reason: str | None, unknown_code: str | None, event_id_unknown: bool, unrecorded: bool
 ) -> None:

@@ -19,8 +19,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bookhook.calendar.outcomes import KNOWN_CODES, KeyRefused
 from bookhook.deadline import Deadline
-from bookhook.errors import BizKitHubKeyRefused, WebhookError
-from bookhook.handlers.alarms import record_delivery_signals
+from bookhook.errors import BizKitHubKeyRefused, PaidNotBooked, WebhookError
+from bookhook.handlers.alarms import record_delivery_signals, record_paid_not_booked
 from bookhook.pipeline import Outcome, Services, accept_webhook
 from bookhook.request import WebhookRequest
 from bookhook.services import BuiltOnFirstUse, build_services
@@ -146,6 +146,8 @@ def _webhook_error(error: WebhookError) -> Response[str]:
         event_id_unknown=False,
         unrecorded=False,
     )
+    if isinstance(error, PaidNotBooked):
+        record_paid_not_booked()
     log = logger.warning if error.status < 500 else logger.error
     log(
         "webhook refused",

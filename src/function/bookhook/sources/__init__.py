@@ -50,10 +50,25 @@ class Ignored:
 
 
 @dataclass(frozen=True)
+class UnbookedHalf:
+    """One half of a payment (a Checkout Session, or its PaymentIntent) that is paid but carries no
+    booking details. Harmless alone, since the other half may carry them; once both halves have
+    said so, the customer paid and nothing books it (`PaidNotBooked`)."""
+
+    payment_key: str  # what both halves share (the PaymentIntent id)
+    half: str  # which half this is: "session" or "intent"
+    reason: str  # the 200 "ignored" reason while the other half may still book
+    missing: str  # what the 422 says once both halves came without booking details
+
+
+ReadResult = Booking | Ignored | UnbookedHalf
+
+
+@dataclass(frozen=True)
 class WebhookSource:
     name: str
     authenticate: Callable[[WebhookRequest, Sequence[str]], None]
-    read_booking: Callable[[WebhookRequest], Booking | Ignored]
+    read_booking: Callable[[WebhookRequest], ReadResult]
     # True where the sender cannot act on a refusal (a customer has already paid): BizKitHub's
     # rejection is then answered 200 "rejected", recorded and alarmed on, instead of a 422.
     acknowledge_rejections: bool = False
