@@ -39,7 +39,7 @@ def remapping_sources(settings: Settings, rules_file: Path | None = None) -> dic
     rules = load_rules(rules_file or settings.typeform_rules_path)
     senders = (
         zapier.source(settings),
-        typeform.source(rules),
+        typeform.source(rules, phone_region=settings.default_phone_region),
         stripe.source(stripe.config_from_settings(settings)),
     )
     return {source.name: source for source in senders}

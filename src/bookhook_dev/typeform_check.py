@@ -5,8 +5,10 @@
 Validates the rules file (default: the one deployed with the function) exactly as the function
 does at start-up. Each PAYLOAD, a raw Typeform webhook body or an API Gateway event file such as
 `events/typeform-booking.json`, is mapped without signature verification, and the exact add-event
-body that would be sent to BizKitHub is printed, or the error with the field it concerns.
-Exit status: 0 when the rules and every payload are fine, 1 otherwise.
+body that would be sent to BizKitHub is printed, or the error with the field it concerns. An answer
+whose ref cannot be resolved (neither its `field.ref` nor `definition.fields` names one) is reported
+as a warning: rules can then address it only by its field id.
+Exit status: 0 when the rules and every payload are fine (warnings included), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from typing import Any, TextIO
 from bookhook.errors import WebhookError
 from bookhook.request import WebhookRequest
 from bookhook.settings import FUNCTION_ROOT, Settings
-from bookhook.sources import Ignored
+from bookhook.sources import Ignored, parse_json_body
 from bookhook.sources.typeform import read_booking
+from bookhook.sources.typeform.mapping import unresolved_answers
+from bookhook.sources.typeform.payload import TypeformWebhook
 from bookhook.sources.typeform.rules import BookingRules, RulesError, load_rules
 
 
@@ -32,9 +36,29 @@ def _request_from_file(path: Path) -> WebhookRequest:
     return WebhookRequest(body=path.read_bytes(), headers={"content-type": "application/json"})
 
 
+def report_unresolved_refs(path: Path, request: WebhookRequest, out: TextIO) -> None:
+    """Warn of each answer whose ref is neither on the answer nor in the form definition."""
+    try:
+        webhook = parse_json_body(request, TypeformWebhook, sender="Typeform", what="Typeform webhook")
+    except WebhookError:
+        return  # read_booking reports it
+    response = webhook.form_response
+    if response is None:
+        return
+    for position, answer in unresolved_answers(response):
+        print(
+            f"{path}: warning: answer #{position} (field id {answer.field.id}, type {answer.field.type})"
+            " has no ref: neither field.ref nor definition.fields names one; rules can address it"
+            " only by its field id",
+            file=out,
+        )
+
+
 def check_payload(path: Path, rules: BookingRules, out: TextIO) -> bool:
     try:
-        result = read_booking(_request_from_file(path), rules)
+        request = _request_from_file(path)
+        report_unresolved_refs(path, request, out)
+        result = read_booking(request, rules)
     except (OSError, ValueError) as error:
         print(f"{path}: cannot be read: {error}", file=out)
         return False

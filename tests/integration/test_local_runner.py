@@ -56,13 +56,13 @@ def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
     delivered = [event_id for status, event_id in replies if status == "delivered"]
     add_event_calls = run.stdout.count("POST /api/v1/calendar/add-event (auth: query) -> 200")
     assert add_event_calls == len(delivered)
-    # Every duplicate names an event that was delivered: the base64 Typeform sample repeats the
-    # plain one (same response token), and the demo repeats the first sample.
+    # Every duplicate names an event that was delivered: the plain Typeform sample repeats the
+    # base64 robustness one (same response token), and the demo repeats the first sample.
     duplicates = [event_id for status, event_id in replies if status == "duplicate"]
     assert len(duplicates) == 2
     assert set(duplicates) <= set(delivered)
-    # The unpaid Checkout Session books nothing, and says why.
-    assert run.stdout.count('sender got:        200 {"status": "ignored"') == 1
+    # The unpaid Checkout Session and the thin event book nothing, and say why.
+    assert run.stdout.count('sender got:        200 {"status": "ignored"') == 2
     # While BizKitHub fails the booking is queued; the worker delivers it; the retry gets its eventId.
     assert 'sender got:        202 {"status": "queued"}' in run.stdout
     assert "BizKitHub answered, try by try: [503, 503, 200]" in run.stdout

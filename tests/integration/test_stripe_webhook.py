@@ -21,12 +21,15 @@ from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
 from bookhook_dev.lambda_emulation import LocalResources
 from bookhook_dev.stripe_samples import (
     BOOKING_METADATA,
+    FAMILIES,
     INTENT_PAID,
     body_bytes,
     checkout_session,
     payment_intent,
     resign_event,
     stripe_event,
+    thin_event,
+    write_samples,
 )
 from tests.integration.conftest import Reply, Webhook
 from tests.integration.function_log import all_output, function_log
@@ -82,23 +85,40 @@ def test_a_paid_checkout_books_exactly_once_whatever_arrives_in_any_order(
         ]
 
 
+SAMPLE_STATUSES = {
+    "stripe-checkout-paid.json": "delivered",
+    "stripe-checkout-unpaid.json": "ignored",
+    "stripe-checkout-async-succeeded.json": "delivered",
+    "stripe-payment-intent-succeeded.json": "delivered",
+    # One paid Checkout Session per API version family, each rendered whole (stripe_samples.FAMILIES).
+    "stripe-checkout-paid-acacia.json": "delivered",
+    "stripe-checkout-paid-basil.json": "delivered",
+    "stripe-checkout-paid-clover.json": "delivered",
+    "stripe-checkout-paid-dahlia.json": "delivered",
+    "stripe-thin-event.json": "ignored",
+}
+
+
 def test_the_sample_events_book_as_documented(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
-    names = [
-        "stripe-checkout-paid.json",
-        "stripe-checkout-unpaid.json",
-        "stripe-checkout-async-succeeded.json",
-        "stripe-payment-intent-succeeded.json",
-    ]
+    names = sorted(path.name for path in EVENTS.glob("stripe-*.json"))
 
     replies = {name: webhook.invoke(resign_event(json.loads((EVENTS / name).read_text()))) for name in names}
 
-    assert {name: reply.body["status"] for name, reply in replies.items()} == {
-        "stripe-checkout-paid.json": "delivered",
-        "stripe-checkout-unpaid.json": "ignored",
-        "stripe-checkout-async-succeeded.json": "delivered",
-        "stripe-payment-intent-succeeded.json": "delivered",
-    }
-    assert len(stand_in.accepted_events) == 3
+    assert {name: reply.body["status"] for name, reply in replies.items()} == SAMPLE_STATUSES
+    assert len(stand_in.accepted_events) == 7
+    family_titles = {event["title"] for event in stand_in.accepted_events if "(" in event["title"]}
+    assert {f"Personal training ({family})" for family in FAMILIES} <= family_titles
+    assert "snapshot" in replies["stripe-thin-event.json"].body["reason"]
+
+
+def test_the_sample_files_are_what_the_builders_write(tmp_path: Path) -> None:
+    """`python -m bookhook_dev.stripe_samples write events` made them; nobody edited them by hand."""
+    written = write_samples(tmp_path)
+
+    assert written
+    for path in written:
+        stored = json.loads((EVENTS / path.name).read_text(encoding="utf-8"))
+        assert stored == json.loads(path.read_text(encoding="utf-8")), path.name
 
 
 @pytest.mark.parametrize(
@@ -336,6 +356,103 @@ def test_a_session_without_any_booking_metadata_is_422_when_nothing_else_will_bo
     assert stand_in.calls == []
 
 
+# --- issue 12: Stripe's documented shapes that were refused ------------------------------------
+
+
+def test_null_metadata_is_the_422_naming_the_missing_key_not_a_400(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    """`metadata` is nullable in Stripe's API description. It was a 400, which Stripe retries for
+    three days without the shop learning which key is missing."""
+    session = checkout_session(metadata=None, payment_intent=None)
+
+    reply = post_stripe(webhook, body_bytes(stripe_event("checkout.session.completed", session)))
+
+    assert reply.status == 422, reply.body
+    assert reply.body["field"] == "metadata.startTime"
+    assert stand_in.calls == []
+
+
+def test_null_metadata_on_a_session_whose_payment_intent_books_is_acknowledged(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    session = checkout_session(metadata=None, payment_link="plink_1QpAbC")
+    intent = payment_intent(intent_id=INTENT_PAID, metadata=dict(BOOKING_METADATA))
+
+    replies = [
+        post_stripe(webhook, body_bytes(stripe_event("checkout.session.completed", session))),
+        post_stripe(webhook, body_bytes(stripe_event("payment_intent.succeeded", intent))),
+    ]
+
+    assert [(reply.status, reply.body["status"]) for reply in replies] == [
+        (200, "ignored"),
+        (200, "delivered"),
+    ]
+    assert len(stand_in.accepted_events) == 1
+
+
+def test_a_thin_event_is_200_with_the_reason_not_a_400(webhook: Webhook, stand_in: BizKitHubStandIn) -> None:
+    """Event destinations with the thin payload style send no `data`: it was a 400, retried for days."""
+    reply = post_stripe(webhook, body_bytes(thin_event()))
+
+    assert reply.status == 200, reply.body
+    assert reply.body["status"] == "ignored"
+    assert "v1.checkout.session.completed is a thin event" in reply.body["reason"]
+    assert "snapshot" in reply.body["reason"]
+    assert stand_in.calls == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(
+            {**stripe_event("checkout.session.completed", checkout_session()), "object": "list"}, id="object"
+        ),
+        pytest.param(
+            {
+                k: v
+                for k, v in stripe_event("checkout.session.completed", checkout_session()).items()
+                if k != "data"
+            },
+            id="no data",
+        ),
+        pytest.param(
+            stripe_event("payment_intent.succeeded", checkout_session()), id="data.object of another type"
+        ),
+    ],
+)
+def test_any_event_shape_we_do_not_book_from_is_200(
+    webhook: Webhook, stand_in: BizKitHubStandIn, event: dict[str, Any]
+) -> None:
+    reply = post_stripe(webhook, body_bytes(event))
+
+    assert (reply.status, reply.body["status"]) == (200, "ignored"), reply.body
+    assert stand_in.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b'{"id": "evt_1", "object": "event"}'],
+    ids=["not JSON", "an array", "an object without a type"],
+)
+def test_a_signed_body_that_is_not_an_event_is_still_a_400(
+    webhook: Webhook, stand_in: BizKitHubStandIn, body: bytes
+) -> None:
+    reply = post_stripe(webhook, body)
+
+    assert reply.status == 400
+    assert stand_in.calls == []
+
+
+def test_a_thin_event_with_a_bad_signature_is_still_a_401(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    reply = post_stripe(webhook, body_bytes(thin_event()), secret="whsec_someOtherEndpoint0000000000000")
+
+    assert reply.status == 401
+    assert stand_in.calls == []
+
+
 # --- what the shop or the customer wrote: described, never repeated ---------------------------------
 
 CANARY_EMAIL = "jan.canary@example.cz"
@@ -372,6 +489,19 @@ CANARIES = (CANARY_EMAIL, "canary", "example.cz", "603 111 222", "603111222")
             200,
             None,
             id="payment status",
+        ),
+        pytest.param(thin_event(f"v1.customer.{CANARY_EMAIL}"), 200, None, id="thin event type"),
+        pytest.param(
+            {**stripe_event("checkout.session.completed", checkout_session()), "object": CANARY_KEY},
+            200,
+            None,
+            id="event object",
+        ),
+        pytest.param(
+            stripe_event("checkout.session.completed", checkout_session(object=CANARY_EMAIL)),
+            200,
+            None,
+            id="data.object object",
         ),
     ],
 )

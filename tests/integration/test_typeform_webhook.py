@@ -17,7 +17,12 @@ from bookhook.sources.typeform.rules import RulesError
 from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
 from bookhook_dev.lambda_emulation import LocalResources
-from bookhook_dev.typeform_samples import answers_with, body_bytes, booking_response
+from bookhook_dev.typeform_samples import (
+    answers_with,
+    body_bytes,
+    booking_response,
+    documented_shape_response,
+)
 from tests.integration.conftest import Reply, Webhook
 from tests.integration.function_log import all_output, function_log
 from tests.typeform_expected import SAMPLE_ADD_EVENT_BODY
@@ -40,16 +45,92 @@ def post_typeform(
     return webhook.post(body, path="/webhooks/typeform", token=None, headers=headers)
 
 
-@pytest.mark.parametrize("event_file", ["typeform-booking.json", "typeform-booking-base64.json"])
+@pytest.mark.parametrize(
+    "event_file",
+    [
+        "typeform-booking.json",
+        # A JSON body base64-encoded, which a real HTTP API does not send: decoded all the same.
+        "typeform-booking-base64-robustness.json",
+        # Typeform's documented shape: refs only in definition.fields. First release: 422.
+        "typeform-booking-documented-shape.json",
+    ],
+)
 def test_signed_sample_reaches_bizkithub_as_the_rules_describe(
     webhook: Webhook, stand_in: BizKitHubStandIn, event_file: str
 ) -> None:
     reply = webhook.invoke(json.loads((EVENTS / event_file).read_text()))
 
     assert reply.status == 200, reply.body
+    assert reply.body["status"] == "delivered"
     [call] = stand_in.calls
     assert reply.body["eventId"] == call.event_id
     assert call.body == SAMPLE_ADD_EVENT_BODY
+
+
+def test_the_documented_shape_is_its_own_response_the_base64_sample_a_repeat(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    files = [
+        "typeform-booking.json",
+        "typeform-booking-base64-robustness.json",
+        "typeform-booking-documented-shape.json",
+    ]
+    replies = [webhook.invoke(json.loads((EVENTS / name).read_text())) for name in files]
+
+    assert [r.body["status"] for r in replies] == ["delivered", "duplicate", "delivered"]
+    assert replies[0].body["eventId"] == replies[1].body["eventId"] != replies[2].body["eventId"]
+    assert [call.body for call in stand_in.calls] == [SAMPLE_ADD_EVENT_BODY] * 2
+
+
+# --- Typeform's documented shapes (tests/fidelity has the published example itself) ---------------
+
+
+def _without_refs_on_answers(response: dict[str, Any]) -> dict[str, Any]:
+    for answer in response["form_response"]["answers"]:
+        answer["field"].pop("ref", None)
+    return response
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param(documented_shape_response(), id="documented shape"),
+        pytest.param(_without_refs_on_answers(booking_response()), id="sample, refs only in the definition"),
+    ],
+)
+def test_refs_only_in_the_definition_book_like_refs_on_the_answers(
+    webhook: Webhook, stand_in: BizKitHubStandIn, response: dict[str, Any]
+) -> None:
+    """First release: 422 naming booking_date, since refs were looked up only on the answers."""
+    reply = post_typeform(webhook, body_bytes(response))
+
+    assert reply.status == 200, reply.body
+    [call] = stand_in.calls
+    assert call.body == SAMPLE_ADD_EVENT_BODY
+
+
+@pytest.mark.parametrize("key", ["hidden", "variables", "calculated", "definition", "ending"])
+def test_optional_parts_sent_as_null_read_as_absent(
+    webhook: Webhook, stand_in: BizKitHubStandIn, key: str
+) -> None:
+    """First release: `hidden: null` and `variables: null` were answered 400."""
+    reply = post_typeform(webhook, body_bytes(booking_response(**{key: None})))
+
+    assert reply.status == 200, reply.body
+    [event] = stand_in.accepted_events
+    branch = "" if key == "hidden" else "Vinohrady"
+    assert event["locationTitle"] == f"GymRoom {branch}".strip()
+
+
+def test_without_a_definition_answers_without_refs_are_422_saying_why(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    reply = post_typeform(webhook, body_bytes(documented_shape_response(definition=None)))
+
+    assert reply.status == 422, reply.body
+    assert reply.body["field"] == "booking_date"
+    assert "14 answers of the response name no ref" in reply.body["message"]
+    assert stand_in.calls == []
 
 
 @pytest.mark.parametrize(

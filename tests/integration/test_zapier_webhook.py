@@ -311,6 +311,49 @@ def test_naive_time_uses_default_timezone_when_configured(
     assert (event["startTime"], event["endTime"]) == ("2026-07-01T08:00:00.000Z", "2026-07-01T09:00:00.000Z")
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_national_phone_reaches_bizkithub_in_international_form_with_a_default_region(
+    webhook: Webhook, stand_in: BizKitHubStandIn, monkeypatch: pytest.MonkeyPatch, content_type: str
+) -> None:
+    monkeypatch.setenv("DEFAULT_PHONE_REGION", "CZ")
+    webhook_module_reset()
+    booking = zapier_booking(attendeePhone="777 123 456")
+    body = json.dumps(booking) if content_type == "application/json" else urlencode(booking)
+
+    reply = webhook.post(body, content_type=content_type)
+
+    assert reply.status == 200, reply.body
+    [event] = stand_in.accepted_events
+    assert event["attendees"][0]["phone"] == "+420 777123456"
+
+
+def test_a_national_phone_without_a_default_region_is_told_it_needs_a_country_code(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    reply = webhook.post(zapier_booking(attendeePhone="777 123 456"))
+
+    assert reply.status == 422, reply.body
+    assert reply.body["field"] == "attendeePhone"
+    assert "needs a country code" in reply.body["message"]
+    assert "123 456" not in json.dumps(reply.body)
+    assert stand_in.calls == []
+
+
+@pytest.mark.parametrize("phone", ["777 123 45", "+420 123 456 789"])
+def test_an_invalid_phone_is_refused_naming_the_field_even_with_a_default_region(
+    webhook: Webhook, stand_in: BizKitHubStandIn, monkeypatch: pytest.MonkeyPatch, phone: str
+) -> None:
+    monkeypatch.setenv("DEFAULT_PHONE_REGION", "CZ")
+    webhook_module_reset()
+
+    reply = webhook.post(zapier_booking(attendeePhone=phone))
+
+    assert reply.status == 422, reply.body
+    assert reply.body["field"] == "attendeePhone"
+    assert "not a valid phone number" in reply.body["message"]
+    assert stand_in.calls == []
+
+
 def test_bearer_auth_mode_sends_key_in_header(
     webhook: Webhook, stand_in: BizKitHubStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from bookhook import phones
 from bookhook.calendar import event as event_module
 from bookhook.calendar.event import CalendarEvent, canonical_notify_before, first_error, international_phone
 from bookhook.errors import Unmappable
@@ -196,7 +197,7 @@ def test_the_notify_before_pattern_is_linear(value: str) -> None:
 @pytest.mark.parametrize("value", PHONE_SHAPES, ids=_id)
 def test_the_phone_patterns_are_linear(value: str) -> None:
     started = time.perf_counter()
-    event_module._E164.fullmatch(event_module._PHONE_SEPARATORS.sub("", value))
+    phones._PLAIN_NUMBER.fullmatch(phones._SEPARATORS.sub("", value))
     assert time.perf_counter() - started < LIMIT_SECONDS
 
 

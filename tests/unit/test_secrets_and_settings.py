@@ -434,6 +434,7 @@ def test_settings_defaults() -> None:
         "bizkithub_read_timeout_seconds": 8.0,
         "default_timezone": None,
         "default_calendar_id": None,
+        "default_phone_region": None,
         "secret_max_age_seconds": 300,
         "idempotency_ttl_days": 7,
         "in_flight_wait_seconds": 5.0,
@@ -564,6 +565,27 @@ def test_every_problem_is_listed() -> None:
     message = str(caught.value)
     for variable in ("BOOKING_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME", "BIZKITHUB_AUTH_MODE"):
         assert variable in message
+
+
+@pytest.mark.parametrize(("value", "region"), [("CZ", "CZ"), ("SK", "SK"), ("us", "US"), (" GB ", "GB")])
+def test_default_phone_region(value: str, region: str) -> None:
+    config = Settings.from_environ({**REQUIRED_ENV, "DEFAULT_PHONE_REGION": value})
+
+    assert config.default_phone_region == region
+
+
+def test_an_empty_default_phone_region_means_unset() -> None:
+    assert Settings.from_environ({**REQUIRED_ENV, "DEFAULT_PHONE_REGION": ""}).default_phone_region is None
+
+
+@pytest.mark.parametrize("value", ["XX", "ZZ", "UK", "CZE", "Czechia", "001", "420", "+420", " ", "C", "EU"])
+def test_an_unknown_default_phone_region_is_named(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environ({**REQUIRED_ENV, "DEFAULT_PHONE_REGION": value})
+
+    message = str(caught.value)
+    assert message.startswith("invalid configuration: DEFAULT_PHONE_REGION: ")
+    assert "two-letter region code such as CZ" in message
 
 
 @pytest.mark.parametrize("zone", ["Europe", "America"])

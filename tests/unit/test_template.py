@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import socket
 from typing import Any
 
@@ -259,6 +260,34 @@ def test_environment_resolves_parameter_defaults_and_given_refs(template: dict[s
     assert environment["DEFAULT_TIMEZONE"] == ""
     assert environment["DEFAULT_CALENDAR_ID"] == ""
     assert environment["POWERTOOLS_SERVICE_NAME"] == "bookhook"
+
+
+PHONE_TEST_REFS = {
+    "BookingSecret": "arn:x",
+    TABLE: "t",
+    "DeliveryQueue": "https://sqs.eu-central-1.amazonaws.com/1/q",
+}
+
+
+def test_default_phone_region_parameter_reaches_the_webhook_function(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["DefaultPhoneRegion"]
+    pattern = re.compile(parameter["AllowedPattern"])
+
+    assert (parameter["Type"], parameter["Default"]) == ("String", "")
+    assert [value for value in ("", "CZ", "SK", "US") if pattern.fullmatch(value)] == ["", "CZ", "SK", "US"]
+    assert not any(pattern.fullmatch(value) for value in ("cz", "CZE", "C", "+420", "CZ ", "001"))
+    variables = template["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    assert variables["DEFAULT_PHONE_REGION"] == {"Ref": "DefaultPhoneRegion"}
+    assert function_environment(template, FUNCTION, PHONE_TEST_REFS)["DEFAULT_PHONE_REGION"] == ""
+
+
+@pytest.mark.parametrize(("value", "region"), [("", None), ("CZ", "CZ")])
+def test_the_settings_read_what_the_phone_region_parameter_allows(
+    template: dict[str, Any], value: str, region: str | None
+) -> None:
+    environment = function_environment(template, FUNCTION, PHONE_TEST_REFS | {"DefaultPhoneRegion": value})
+
+    assert Settings.from_environ(environment).default_phone_region == region
 
 
 def _inline_template(variables: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,15 @@ from typing import Any
 import pytest
 
 from bookhook.settings import FUNCTION_ROOT
-from bookhook_dev import typeform_check
-from bookhook_dev.typeform_samples import answers_with, body_bytes, booking_response
+from bookhook_dev import typeform_check, typeform_samples
+from bookhook_dev.lambda_emulation import is_text_media_type
+from bookhook_dev.typeform_samples import (
+    DOCUMENTED_SHAPE_TOKEN,
+    answers_with,
+    body_bytes,
+    booking_response,
+    documented_shape_response,
+)
 from tests.typeform_expected import SAMPLE_ADD_EVENT_BODY, SAMPLE_BOOKING_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,11 +50,37 @@ def write_body(tmp_path: Path, name: str, document: dict[str, Any]) -> Path:
     return path
 
 
-def test_there_are_typeform_sample_events() -> None:
-    names = [path.name for path in TYPEFORM_EVENTS]
+# What each sample is booked under: the documented-shape sample is a response of its own.
+SAMPLE_KEYS = {
+    "typeform-booking.json": SAMPLE_BOOKING_KEY,
+    "typeform-booking-base64-robustness.json": SAMPLE_BOOKING_KEY,
+    "typeform-booking-documented-shape.json": f"typeform:GymB00k1:{DOCUMENTED_SHAPE_TOKEN}",
+}
 
-    assert "typeform-booking.json" in names
-    assert "typeform-booking-base64.json" in names
+
+def test_there_are_typeform_sample_events() -> None:
+    assert sorted(path.name for path in TYPEFORM_EVENTS) == sorted(SAMPLE_KEYS)
+
+
+def test_sample_event_files_are_what_typeform_samples_writes(tmp_path: Path) -> None:
+    """So they are signed with the local secret and cannot drift from the sample they show."""
+    assert typeform_samples.main(["write", str(tmp_path)]) == 0
+
+    for path in TYPEFORM_EVENTS:
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.parametrize("event_file", TYPEFORM_EVENTS, ids=[path.name for path in TYPEFORM_EVENTS])
+def test_samples_are_encoded_as_an_http_api_would_or_named_a_robustness_case(event_file: Path) -> None:
+    """An HTTP API passes text/*, JSON, XML and JavaScript bodies as text and base64-encodes the
+    rest (../shared/reference/senders.md). The first release shipped a base64 JSON sample as if
+    API Gateway sent it (`typeform-booking-base64.json`)."""
+    event = json.loads(event_file.read_text(encoding="utf-8"))
+    as_an_http_api_would = event["isBase64Encoded"] != is_text_media_type(
+        event["headers"].get("content-type")
+    )
+
+    assert as_an_http_api_would or "robustness" in event_file.name
 
 
 def test_rules_only() -> None:
@@ -62,8 +95,9 @@ def test_each_sample_event_prints_the_add_event_body(event_file: Path) -> None:
     status, output = run(event_file)
 
     assert status == 0
-    assert f"{event_file}: booking key {SAMPLE_BOOKING_KEY}; add-event body:" in output
+    assert f"{event_file}: booking key {SAMPLE_KEYS[event_file.name]}; add-event body:" in output
     assert printed_bodies(output) == [SAMPLE_ADD_EVENT_BODY]
+    assert "warning" not in output
 
 
 def test_all_sample_events_at_once() -> None:
@@ -193,3 +227,58 @@ def test_api_gateway_event_with_a_non_json_body(tmp_path: Path) -> None:
     status, output = run(path)
     assert status == 1
     assert "400 malformed_request" in output
+
+
+# --- refs: on the answer, else in the form definition ----------------------------------------------
+
+
+def test_refs_only_in_the_definition_map_without_warnings(tmp_path: Path) -> None:
+    path = write_body(tmp_path, "documented.json", documented_shape_response())
+
+    status, output = run(path)
+
+    assert status == 0
+    assert printed_bodies(output) == [SAMPLE_ADD_EVENT_BODY]
+    assert "warning" not in output
+
+
+def test_an_answer_whose_ref_cannot_be_resolved_is_reported(tmp_path: Path) -> None:
+    document = documented_shape_response()
+    fields = document["form_response"]["definition"]["fields"]
+    notes = next(field for field in fields if field["ref"] == "notes")
+    del notes["ref"]  # the rules do not use it: the booking still maps
+    path = write_body(tmp_path, "no-ref.json", document)
+
+    status, output = run(path)
+
+    assert status == 0
+    [warning] = [line for line in output.splitlines() if "warning" in line]
+    assert warning == (
+        f"{path}: warning: answer #8 (field id q_notes, type long_text) has no ref: neither field.ref"
+        " nor definition.fields names one; rules can address it only by its field id"
+    )
+    assert printed_bodies(output) == [SAMPLE_ADD_EVENT_BODY]
+
+
+def test_without_a_definition_every_unresolved_answer_is_reported_and_the_error_says_why(
+    tmp_path: Path,
+) -> None:
+    path = write_body(tmp_path, "no-definition.json", documented_shape_response(definition=None))
+
+    status, output = run(path)
+
+    assert status == 1
+    assert output.count(f"{path}: warning: answer #") == 14
+    assert "answer #1 (field id q_date, type date) has no ref" in output
+    assert (
+        f"{path}: 422 unmappable (field booking_date): answer booking_date is missing (14 answers" in output
+    )
+
+
+def test_a_ref_on_the_answer_is_never_reported(tmp_path: Path) -> None:
+    path = write_body(tmp_path, "body.json", booking_response(definition=None))
+
+    status, output = run(path)
+
+    assert status == 0
+    assert "warning" not in output

@@ -478,11 +478,11 @@ def test_invalid_email_from_a_hidden_field_names_that_ref() -> None:
 
 
 def test_invalid_phone_names_the_ref() -> None:
-    document = answers_with(booking_response(), phone="777123456")  # no country code
+    document = answers_with(booking_response(), phone="603987654")  # no country code
 
     error = unmappable(document, SHIPPED_RULES)
     assert error.field == "phone"
-    assert "777123456" not in error.message
+    assert "603987654" not in error.message
 
 
 def test_member_id_from_a_number_answer() -> None:
@@ -603,3 +603,16 @@ def test_a_blank_attendee_answer_counts_as_skipped() -> None:
     event = wire(document, rules('attendee = { name = "name", email = "email" }', title='"Training"'))
 
     assert event["attendees"] == [{"email": "jan@barasek.com"}]
+
+
+def test_a_national_phone_answer_is_read_in_the_configured_region() -> None:
+    """A short-text question used for the phone gets what people type: `777 123 456`."""
+    document = with_answer(booking_response(), "notes", "text", "777 123 456")
+    phone_from_text = rules('attendee = { name = "name", phone = "notes" }')
+
+    booking = read_booking(request(document), phone_from_text, phone_region="CZ")
+    refused = unmappable(document, phone_from_text)
+
+    assert isinstance(booking, Booking)
+    assert booking.event.wire_event()["attendees"] == [{"name": "Jan Barášek", "phone": "+420 777123456"}]
+    assert (refused.field, "country code" in refused.message) == ("notes", True)

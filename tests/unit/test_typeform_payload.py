@@ -12,10 +12,16 @@ from bookhook.errors import Unmappable
 from bookhook.request import WebhookRequest
 from bookhook.settings import FUNCTION_ROOT
 from bookhook.sources import Booking
-from bookhook.sources.typeform.mapping import Answers, read_booking
+from bookhook.sources.typeform.mapping import Answers, read_booking, unresolved_answers
 from bookhook.sources.typeform.payload import TypeformWebhook
 from bookhook.sources.typeform.rules import AnswerTemplate, BookingRules, load_rules, parse_rules
-from bookhook_dev.typeform_samples import FORM_ID, answers_with, body_bytes, booking_response
+from bookhook_dev.typeform_samples import (
+    FORM_ID,
+    answers_with,
+    body_bytes,
+    booking_response,
+    documented_shape_response,
+)
 
 SHIPPED_RULES: BookingRules = load_rules(FUNCTION_ROOT / "typeform_rules.toml")
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -331,3 +337,142 @@ def test_skipped_answer_renders_empty_in_a_booking() -> None:
     assert event["title"] == "Training: Jan Barášek"
     assert "description" not in event  # rendered empty: left out
     assert event["agenda"] == "Notes:"
+
+
+# --- refs: on the answer, else in definition.fields -------------------------------------------------
+# Typeform's published example payload (https://www.typeform.com/developers/webhooks/example-payload/)
+# gives answers only `field: {id, type}`; the ref is on the field of the same id in the definition.
+
+
+@pytest.mark.parametrize(("ref", "expected"), SAMPLE_TEXTS.items())
+def test_documented_shape_answer_texts_by_the_definitions_refs(ref: str, expected: str) -> None:
+    answers = answers_of(documented_shape_response())
+
+    assert answers.text(ref) == expected
+
+
+def test_documented_shape_has_no_ref_on_any_answer() -> None:
+    response = parse(documented_shape_response()).form_response
+
+    assert response is not None
+    assert [answer.field.ref for answer in response.answers] == [None] * 14
+    assert unresolved_answers(response) == []
+
+
+def test_documented_shape_books_exactly_the_sample() -> None:
+    assert sample_wire_event(documented_shape_response()) == sample_wire_event(booking_response())
+
+
+def test_a_ref_on_the_answer_wins_over_the_definition() -> None:
+    document = booking_response()
+    for field in document["form_response"]["definition"]["fields"]:
+        field["ref"] = f"definition_{field['ref']}"
+
+    answers = answers_of(document)
+
+    assert answers.text("name") == "Jan Barášek"
+    assert answers.text("definition_name") is None
+
+
+def test_answers_without_any_ref_are_addressed_by_id_and_listed() -> None:
+    document = documented_shape_response()
+    fields = document["form_response"]["definition"]["fields"]
+    document["form_response"]["definition"]["fields"] = [f for f in fields if f["ref"] != "notes"]
+    response = parse(document).form_response
+    assert response is not None
+
+    answers = Answers(response)
+
+    assert answers.text("q_notes") == "Knee surgery in 2024 – please go easy.\nThanks!"
+    assert answers.text("notes") is None
+    assert [(position, answer.field.id) for position, answer in unresolved_answers(response)] == [
+        (8, "q_notes")
+    ]
+
+
+def test_definition_fields_without_a_ref_resolve_nothing() -> None:
+    document = documented_shape_response()
+    for field in document["form_response"]["definition"]["fields"]:
+        field["ref"] = None
+    response = parse(document).form_response
+    assert response is not None
+
+    assert len(unresolved_answers(response)) == 14
+    assert Answers(response).text("q_date") == "2026-12-03"
+
+
+def test_missing_answer_names_the_unresolved_answers_count() -> None:
+    with pytest.raises(Unmappable) as caught:
+        read_booking(request(documented_shape_response(definition=None)), SHIPPED_RULES)
+
+    assert caught.value.field == "booking_date"
+    assert caught.value.message.startswith(
+        "answer booking_date is missing (14 answers of the response name no ref"
+    )
+
+
+def test_a_missing_answer_without_unresolved_answers_has_no_hint() -> None:
+    with pytest.raises(Unmappable) as caught:
+        read_booking(request(answers_with(booking_response(), booking_date=None)), SHIPPED_RULES)
+
+    assert caught.value.message == "answer booking_date is missing"
+
+
+# --- null reads as absent ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "empty"),
+    [
+        ("hidden", {}),
+        ("variables", []),
+        ("calculated", None),
+        ("definition", None),
+        ("answers", []),
+    ],
+)
+def test_null_parts_of_a_response_read_as_absent(key: str, empty: Any) -> None:
+    """First release: `hidden: null`, `variables: null` and `answers: null` were 400."""
+    from_null = parse(booking_response(**{key: None})).form_response
+    document = booking_response()
+    del document["form_response"][key]
+    from_absent = parse(document).form_response
+
+    assert from_null is not None
+    assert from_absent is not None
+    assert getattr(from_null, key) == getattr(from_absent, key) == empty
+
+
+def test_null_ending_parses() -> None:
+    assert parse(booking_response(ending=None)).form_response is not None
+
+
+@pytest.mark.parametrize("key", ["ids", "labels", "refs"])
+def test_null_lists_of_a_choices_answer_read_as_empty(key: str) -> None:
+    document = response_with_answers(
+        answer("ranked", "choices", {"ids": ["a"], "labels": ["A"], "refs": ["a"], key: None})
+    )
+
+    assert answers_of(document).text("ranked") == ("" if key == "labels" else "A")
+
+
+def test_null_definition_fields_read_as_empty() -> None:
+    document = documented_shape_response()
+    document["form_response"]["definition"]["fields"] = None
+    response = parse(document).form_response
+
+    assert response is not None
+    assert len(unresolved_answers(response)) == 14
+
+
+def test_the_hint_counts_one_unresolved_answer_in_the_singular() -> None:
+    document = answers_with(booking_response(), booking_date=None)
+    del document["form_response"]["answers"][-1]["field"]["ref"]
+    document["form_response"]["definition"] = None
+
+    with pytest.raises(Unmappable) as caught:
+        read_booking(request(document), SHIPPED_RULES)
+
+    assert caught.value.message.startswith(
+        "answer booking_date is missing (1 answer of the response names no ref"
+    )

@@ -66,13 +66,14 @@ def test_expected_signature_depends_on_secret_and_body() -> None:
     assert expected_signature(SECRET, BODY) != expected_signature(SECRET, BODY + b" ")
 
 
-@pytest.mark.parametrize("name", ["typeform-booking.json", "typeform-booking-base64.json"])
+@pytest.mark.parametrize("name", sorted(path.name for path in EVENTS.glob("typeform-*.json")))
 def test_sample_events_carry_a_valid_signature(name: str) -> None:
     event = json.loads((EVENTS / name).read_text(encoding="utf-8"))
     request = WebhookRequest.from_http_api_event(event, max_body_bytes=10 * 1024 * 1024)
 
     authenticate(request, [defaults.TYPEFORM_SECRET])
     assert request.header("typeform-signature") == expected_signature(defaults.TYPEFORM_SECRET, request.body)
+    assert request.header("content-length") == str(len(request.body))
 
 
 # --- authenticate: accepted ---------------------------------------------------------------------

@@ -447,6 +447,75 @@ def test_attendee_errors_use_the_flat_zapier_key(key: str, value: str) -> None:
     assert "4711" not in error.message
 
 
+# --- read_booking: phones and DEFAULT_PHONE_REGION -------------------------------------------------
+
+CZ_SETTINGS = settings(DEFAULT_TIMEZONE="Europe/Prague", DEFAULT_PHONE_REGION="CZ")
+
+
+def attendee_phone(request: WebhookRequest, config: Settings) -> str | None:
+    attendees = read(request, config).event.attendees
+    assert attendees is not None
+    return attendees[0].phone
+
+
+@pytest.mark.parametrize(
+    "phone", ["777 123 456", "777123456", "777-123-456", "+420 777 123 456", "00420777123456"]
+)
+def test_a_national_phone_is_read_in_the_default_region(phone: str) -> None:
+    request = form_request({**flat_booking(), "attendeePhone": phone})
+
+    assert attendee_phone(request, CZ_SETTINGS) == "+420 777123456"
+
+
+def test_an_international_phone_ignores_the_default_region() -> None:
+    request = json_request(flat_booking(attendeePhone="+421 905 123 456"))
+
+    assert attendee_phone(request, CZ_SETTINGS) == "+421 905123456"
+    assert attendee_phone(request, PRAGUE_SETTINGS) == "+421 905123456"
+
+
+def test_a_national_phone_without_a_default_region_needs_a_country_code() -> None:
+    error = unmappable(json_request(flat_booking(attendeePhone="777 123 456")))
+
+    assert error.field == "attendeePhone"
+    assert error.message.startswith("attendeePhone: needs a country code")
+    assert "DEFAULT_PHONE_REGION" in error.message
+
+
+@pytest.mark.parametrize(
+    "phone", ["777 123 45", "0777 123 456", "123 456 789", "+420 123 456 789", "７７７ １２３ ４５６"]
+)
+def test_an_invalid_phone_is_unmappable_naming_the_key(phone: str) -> None:
+    error = unmappable(json_request(flat_booking(attendeePhone=phone)), CZ_SETTINGS)
+
+    assert error.field == "attendeePhone"
+    assert error.message.startswith("attendeePhone: ")
+    assert "456" not in error.message
+
+
+def test_a_nested_events_attendee_phones_are_read_in_the_default_region() -> None:
+    event = {**DOCUMENTED_EVENT, "attendees": [{"name": "Jan"}, {"name": "Eva", "phone": "603 987 654"}]}
+
+    attendees = read(json_request({"event": event}), CZ_SETTINGS).event.attendees
+
+    assert attendees is not None
+    assert [attendee.phone for attendee in attendees] == [None, "+420 603987654"]
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"), [(PRAGUE_SETTINGS, "needs a country code"), (CZ_SETTINGS, "valid")]
+)
+def test_a_nested_events_bad_phone_names_its_attendee(config: Settings, reason: str) -> None:
+    phone = "603 987 654" if config is PRAGUE_SETTINGS else "603 987 65"
+    event = {**DOCUMENTED_EVENT, "attendees": [{"name": "Jan"}, {"name": "Eva", "phone": phone}]}
+
+    error = unmappable(json_request({"event": event}), config)
+
+    assert error.field == "event.attendees[1].phone"
+    assert reason in error.message
+    assert "987" not in error.message
+
+
 # --- read_booking: BizKitHub's nested event -------------------------------------------------------
 
 

@@ -130,7 +130,7 @@ def build_services(
     rules = load_rules(settings.typeform_rules_path)
     senders = (
         zapier.source(settings),
-        typeform.source(rules),
+        typeform.source(rules, phone_region=settings.default_phone_region),
         stripe.source(stripe.config_from_settings(settings)),
     )
     sources = {source.name: source for source in senders}

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bookhook import phones
 from bookhook.calendar.event import CALENDAR_ID_PATTERN
 
 AuthMode = Literal["query", "bearer"]
@@ -45,6 +46,9 @@ class Settings(BaseModel):
     default_calendar_id: Annotated[
         str | None, Field(alias="DEFAULT_CALENDAR_ID", pattern=CALENDAR_ID_PATTERN)
     ] = None
+    # The country of a phone number written without a country code (`777 123 456`): a two-letter
+    # region code libphonenumber knows (CZ, SK, DE, US). Unset: such a number is refused (422).
+    default_phone_region: Annotated[str | None, Field(alias="DEFAULT_PHONE_REGION")] = None
     secret_max_age_seconds: Annotated[int, Field(alias="SECRET_MAX_AGE_SECONDS", ge=0, le=3600)] = 300
     # Stripe retries for 3 days, Typeform for about 10 hours: a week covers every sender's retries.
     idempotency_ttl_days: Annotated[int, Field(alias="IDEMPOTENCY_TTL_DAYS", ge=7, le=365)] = 7
@@ -98,6 +102,7 @@ class Settings(BaseModel):
     @field_validator(
         "default_timezone",
         "default_calendar_id",
+        "default_phone_region",
         "delivery_queue_url",
         "dead_letter_queue_url",
         mode="before",
@@ -115,6 +120,17 @@ class Settings(BaseModel):
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'Europe' is a tzdata directory
                 raise ValueError("must be an IANA time zone name such as Europe/Prague") from None
+        return value
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_phone_region(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip().upper()
+            if not phones.known_region(value):
+                raise ValueError(
+                    "must be a two-letter region code such as CZ (ISO 3166-1, as libphonenumber knows it)"
+                )
         return value
 
     @property

@@ -43,6 +43,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from bookhook import phones
+
 CALENDAR_ID_PATTERN = r"^[A-Za-z0-9]{32}$"
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9]{16}$"
 
@@ -56,7 +58,7 @@ MAX_DURATION_TEXT = 32  # notifyBefore and durations: "1d 23h 59m" is 10 charact
 MAX_TIME_TEXT = 64  # an ISO 8601 date-time with offset and microseconds is 32
 MAX_EMAIL = 254  # the longest address SMTP can carry (RFC 5321 path limit less the brackets)
 MAX_URL = 2_048  # what browsers, proxies and most servers handle
-MAX_PHONE = 40  # 15 digits (E.164's maximum), a + and room for the spaces, dashes and brackets people type
+MAX_PHONE = phones.MAX_PHONE  # 15 digits (E.164's maximum), a + and room for the separators people type
 # The largest integer that survives a round trip through a JSON number in any client (2**53 - 1).
 MAX_MEMBER_ID = 9_007_199_254_740_991
 
@@ -89,62 +91,6 @@ def in_window(value: datetime) -> bool:
 # with a digit and owns the spaces after it, so no two space runs are ever adjacent: linear time.
 # (The old pattern had four adjacent `\s*`: 200 spaces and an "x" took seconds, 800 took minutes.)
 _NOTIFY_BEFORE = re.compile(r"(?:([0-9]{1,5}) *d *)?(?:([0-9]{1,5}) *h *)?(?:([0-9]{1,5}) *m *)?")
-# Separators people type inside phone numbers. `\s` on purpose: a pasted no-break space separates too;
-# the digits themselves are checked as ASCII below.
-_PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
-_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
-# E.164 country calling codes are prefix-free: two single-digit codes, this list of two-digit codes,
-# and three digits for every other. Knowing the length lets us write "+420 777123456" as BizKitHub's
-# example does.
-_ONE_DIGIT_COUNTRY_CODES = frozenset({"1", "7"})
-_TWO_DIGIT_COUNTRY_CODES = frozenset(
-    [
-        "20",
-        "27",
-        "30",
-        "31",
-        "32",
-        "33",
-        "34",
-        "36",
-        "39",
-        "40",
-        "41",
-        "43",
-        "44",
-        "45",
-        "46",
-        "47",
-        "48",
-        "49",
-        "51",
-        "52",
-        "53",
-        "54",
-        "55",
-        "56",
-        "57",
-        "58",
-        "60",
-        "61",
-        "62",
-        "63",
-        "64",
-        "65",
-        "66",
-        "81",
-        "82",
-        "84",
-        "86",
-        "90",
-        "91",
-        "92",
-        "93",
-        "94",
-        "95",
-        "98",
-    ]
-)
 
 
 def _too_long(limit: int) -> str:
@@ -166,29 +112,13 @@ def canonical_notify_before(value: str) -> str:
 
 
 def international_phone(value: str) -> str:
-    """Normalise to '+<country code> <number>', the form of BizKitHub's example.
+    """'+<country code> <number>', the form of BizKitHub's example, checked by libphonenumber.
 
-    Accepts E.164 (`+420777123456`), `00` for `+`, and spaces, dashes, dots or brackets inside.
-    A number without an international prefix is refused: we cannot guess the country. Digits are
-    ASCII only: `\\d` would also take fullwidth or Arabic-Indic digits, which BizKitHub refuses.
+    Strict: the number must carry its country code (`+` or `00`). A source that knows the default
+    region (DEFAULT_PHONE_REGION) applies it first, with `phones.international`; see there for what
+    is accepted (ASCII digits only) and why.
     """
-    if len(value) > MAX_PHONE:
-        raise ValueError(
-            f"must be an international number starting with + and the country code, {_too_long(MAX_PHONE)}"
-        )
-    compact = _PHONE_SEPARATORS.sub("", value)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    if not _E164.fullmatch(compact):
-        raise ValueError("must be an international number starting with + and the country code")
-    digits = compact[1:]
-    if digits[:1] in _ONE_DIGIT_COUNTRY_CODES:
-        split = 1
-    elif digits[:2] in _TWO_DIGIT_COUNTRY_CODES:
-        split = 2
-    else:
-        split = 3
-    return f"+{digits[:split]} {digits[split:]}"
+    return phones.international(value, None)
 
 
 _EMAIL_MESSAGE = "must be an email address like name@example.com"

@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from bookhook.calendar.event import CalendarEvent
 from bookhook.errors import Unmappable
+from bookhook.phones import international_field
 from bookhook.sources import safe_first_error
 from bookhook.timeparse import parse_duration, parse_time
 
@@ -96,10 +97,13 @@ def flat_event(
     default_calendar_id: str | None,
     prefix: str = "",
     ignore_unknown: bool = False,
+    phone_region: str | None = None,
 ) -> CalendarEvent:
     """Map flat booking fields to a CalendarEvent; errors name the key as the sender wrote it,
     after `prefix` (`metadata.startTime`), or describe it where it may hold personal data
-    (`<key #3, 41 characters>`). Unknown keys are refused unless `ignore_unknown`."""
+    (`<key #3, 41 characters>`). Unknown keys are refused unless `ignore_unknown`.
+    `phone_region` (DEFAULT_PHONE_REGION) is the country of an attendeePhone written without
+    a country code; None: such a number is refused."""
     try:
         flat = (LenientFlatBooking if ignore_unknown else FlatBooking).model_validate(fields)
     except ValidationError as error:
@@ -148,9 +152,37 @@ def flat_event(
         raise Unmappable(
             f"{prefix}calendarId is required (or set DEFAULT_CALENDAR_ID)", field=f"{prefix}calendarId"
         )
+    if flat.attendee_phone is not None:
+        # National numbers read in the default region; CalendarEvent then insists on the + form.
+        attendee["phone"] = international_field(
+            flat.attendee_phone, phone_region, field=f"{prefix}attendeePhone"
+        )
     return validated_event(
         candidate, name_of=lambda path: prefix + FLAT_NAME_OF.get(path, path) if path else ""
     )
+
+
+# CalendarEvent refuses more attendees than this: no need to read their phones first.
+_MAX_ATTENDEES = 100
+
+
+def with_regional_phones(event: Mapping[str, Any], region: str | None, *, prefix: str) -> dict[str, Any]:
+    """A nested event (BizKitHub's own object, as a Zap may send it) with its attendees' phones read
+    in the default region, as `flat_event` reads attendeePhone; errors name `{prefix}attendees[i].phone`.
+    Without a region nothing changes (CalendarEvent requires the + form and says so). Anything that
+    is not an attendee object with a text phone is left for CalendarEvent to refuse."""
+    candidate = dict(event)
+    attendees = candidate.get("attendees")
+    if region is None or not isinstance(attendees, list) or len(attendees) > _MAX_ATTENDEES:
+        return candidate
+    regional = []
+    for index, attendee in enumerate(attendees):
+        if isinstance(attendee, dict) and isinstance(attendee.get("phone"), str):
+            field = f"{prefix}attendees[{index}].phone"
+            attendee = attendee | {"phone": international_field(attendee["phone"], region, field=field)}
+        regional.append(attendee)
+    candidate["attendees"] = regional
+    return candidate
 
 
 def validated_event(candidate: Mapping[str, Any], *, name_of: Callable[[str], str]) -> CalendarEvent:

@@ -13,6 +13,17 @@ What books (configurable): `checkout.session.completed` once `payment_status` is
 and test-mode events when not allowed, are answered 200 "ignored" with the reason: Stripe retries
 any other answer for days.
 
+What is an event: a JSON object with a `type`, which every Stripe event has, snapshot or thin. A
+body that is not JSON, or JSON without a `type`, is a 400 (it is not from Stripe's event system,
+even if signed); any event we do not book from is a 200 with the reason, whatever its shape: a
+thin event (`"object": "v2.core.event"`, the thin payload style of an event destination, types
+`v1.…` and `v2.…`, no `data`), another `object`, no `livemode`, no `data.object`, or a
+`data.object` that is not the Checkout Session or PaymentIntent the type promises. Booking from a
+thin event would mean fetching the object from Stripe's API, which this function does not call:
+the reason says to send snapshot events instead. A Checkout Session or PaymentIntent that is
+itself malformed (no `id`, metadata values that are not strings) stays a 400, so it shows in
+Stripe's dashboard; `metadata: null` (nullable in Stripe's API description) reads as `{}`.
+
 Booking details come from the object's metadata, with the same keys as a Zapier booking
 (`calendarId`, `startTime`, `endTime` or `duration`, `title`, …) over configured defaults. The
 attendee comes from the Checkout Session's `customer_details` (name, email, phone), then metadata
@@ -38,13 +49,22 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable
+from bookhook.errors import MalformedRequest, PaidNotBooked, Unauthenticated, Unmappable
 from bookhook.request import WebhookRequest
 from bookhook.safe_names import describe
 from bookhook.settings import Settings, SettingsError
-from bookhook.sources import Booking, Ignored, ModelT, WebhookSource, parse_json_body, safe_first_error
+from bookhook.sources import (
+    Booking,
+    Ignored,
+    ModelT,
+    ReadResult,
+    UnbookedHalf,
+    WebhookSource,
+    parse_json_body,
+    safe_first_error,
+)
 from bookhook.sources.flat_booking import FlatBooking, flat_event
 
 NAME = "stripe"
@@ -53,6 +73,11 @@ CHECKOUT_COMPLETED = "checkout.session.completed"
 ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
 PAYMENT_INTENT_SUCCEEDED = "payment_intent.succeeded"
 BOOKABLE_EVENTS = frozenset({CHECKOUT_COMPLETED, ASYNC_SUCCEEDED, PAYMENT_INTENT_SUCCEEDED})
+SNAPSHOT_EVENT_OBJECT = "event"
+THIN_EVENT_OBJECT = "v2.core.event"
+THIN_EVENT_TYPE_PREFIXES = ("v1.", "v2.")
+CHECKOUT_SESSION_OBJECT = "checkout.session"
+PAYMENT_INTENT_OBJECT = "payment_intent"
 _NEVER_BOOK = {
     "checkout.session.async_payment_failed": "the payment failed",
     "checkout.session.expired": "the session expired unpaid",
@@ -68,6 +93,7 @@ class StripeConfig:
     zone: ZoneInfo | None = None
     default_calendar_id: str | None = None
     tolerance_seconds: int = 300
+    phone_region: str | None = None  # DEFAULT_PHONE_REGION: how to read a phone without +
 
 
 # --- signature ------------------------------------------------------------------------------
@@ -131,11 +157,17 @@ class EventData(BaseModel):
 
 
 class StripeEvent(BaseModel):
+    """What every Stripe event has, snapshot or thin: a type. The rest of the envelope (`object`,
+    `livemode`, `data`) is read by `read_booking` one field at a time, so that an event we do not
+    book from is acknowledged instead of refused."""
+
     model_config = _TOLERANT
-    id: str
     type: str
-    livemode: bool
-    data: EventData
+
+
+def _null_metadata_is_empty(value: object) -> object:
+    # Stripe's API description makes `metadata` nullable on both objects: null means no keys.
+    return {} if value is None else value
 
 
 class CustomerDetails(BaseModel):
@@ -152,6 +184,8 @@ class CheckoutSession(BaseModel):
     payment_intent: str | dict[str, Any] | None = None  # an id, or the object when expanded
     metadata: dict[str, str] = {}
     customer_details: CustomerDetails | None = None
+
+    null_metadata_is_empty = field_validator("metadata", mode="before")(_null_metadata_is_empty)
 
     @property
     def payment_intent_id(self) -> str | None:
@@ -174,12 +208,20 @@ class PaymentIntent(BaseModel):
     receipt_email: str | None = None
     shipping: Shipping | None = None
 
+    null_metadata_is_empty = field_validator("metadata", mode="before")(_null_metadata_is_empty)
+
 
 # --- mapping --------------------------------------------------------------------------------
 
 
-def read_booking(request: WebhookRequest, config: StripeConfig) -> Booking | Ignored:
+def read_booking(request: WebhookRequest, config: StripeConfig) -> ReadResult:
     event = parse_json_body(request, StripeEvent, sender="Stripe", what="Stripe event")
+    envelope = event.model_extra or {}
+    kind = envelope.get("object")
+    if kind == THIN_EVENT_OBJECT or event.type.startswith(THIN_EVENT_TYPE_PREFIXES):
+        return Ignored(reason=_thin_event_reason(event.type))
+    if kind not in (None, SNAPSHOT_EVENT_OBJECT):
+        return Ignored(reason=f"not a Stripe event: object {_shown(kind)}, nothing to book")
     if event.type in _NEVER_BOOK:
         return Ignored(reason=f"{event.type}: {_NEVER_BOOK[event.type]}, nothing to book")
     if event.type not in config.booking_events:
@@ -187,16 +229,44 @@ def read_booking(request: WebhookRequest, config: StripeConfig) -> Booking | Ign
         return Ignored(
             reason=f"{event_type} does not book (booking events: {', '.join(sorted(config.booking_events))})"
         )
-    if not event.livemode and not config.allow_test_mode:
+    # From here the type is one of ours, safe to repeat.
+    livemode = envelope.get("livemode")
+    if not isinstance(livemode, bool):
+        return Ignored(reason=f"{event.type} without livemode: a live payment cannot be told from a test")
+    if not livemode and not config.allow_test_mode:
         return Ignored(reason="test-mode event; set STRIPE_ALLOW_TEST_MODE=true to book test payments")
+    try:
+        data = EventData.model_validate(envelope.get("data"))
+    except ValidationError:
+        return Ignored(reason=f"{event.type} without a data.object: nothing to book from")
+    expected = PAYMENT_INTENT_OBJECT if event.type == PAYMENT_INTENT_SUCCEEDED else CHECKOUT_SESSION_OBJECT
+    carried = data.object.get("object")
+    if carried is not None and carried != expected:
+        return Ignored(
+            reason=f"{event.type} carrying object {_shown(carried)}, not a {expected}: nothing to book"
+        )
     if event.type == PAYMENT_INTENT_SUCCEEDED:
-        return _from_payment_intent(_model(event.data.object, PaymentIntent), config)
-    return _from_checkout_session(event.type, _model(event.data.object, CheckoutSession), config)
+        return _from_payment_intent(_model(data.object, PaymentIntent), config)
+    return _from_checkout_session(event.type, _model(data.object, CheckoutSession), config)
 
 
-def _from_checkout_session(
-    event_type: str, session: CheckoutSession, config: StripeConfig
-) -> Booking | Ignored:
+def _thin_event_reason(event_type: str) -> str:
+    shown = describe(event_type, what="event type", dotted=True)
+    return (
+        f"{shown} is a thin event ({THIN_EVENT_OBJECT}): it carries no data.object, and booking from it "
+        "would need a call to Stripe's API, which this function does not make; send snapshot events "
+        'to this endpoint (a webhook endpoint, or an event destination with event_payload "snapshot")'
+    )
+
+
+def _shown(value: object) -> str:
+    """A value of the sender's where a Stripe object type is expected, safe to repeat."""
+    if isinstance(value, str):
+        return repr(describe(value, what="object type", dotted=True))
+    return "(not a string)"
+
+
+def _from_checkout_session(event_type: str, session: CheckoutSession, config: StripeConfig) -> ReadResult:
     # `no_payment_required` (a 100 % discount) is as confirmed as a paid session.
     if session.payment_status not in ("paid", "no_payment_required"):
         status = session.payment_status
@@ -211,8 +281,13 @@ def _from_checkout_session(
         and PAYMENT_INTENT_SUCCEEDED in config.booking_events
     ):
         # A Payment Link puts the booking keys on its PaymentIntents (payment_intent_data.metadata),
-        # not on the session: that PaymentIntent's own event books.
-        return Ignored(reason=f"{event_type} without booking metadata: payment_intent.succeeded books it")
+        # not on the session: that PaymentIntent's own event books, unless it has none either.
+        return UnbookedHalf(
+            payment_key=session.payment_intent_id,
+            half="session",
+            reason=f"{event_type} without booking metadata: payment_intent.succeeded books it",
+            missing=_NOTHING_BOOKS,
+        )
     details = session.customer_details or CustomerDetails()
     attendee = {
         "attendeeName": (details.name, "data.object.customer_details.name"),
@@ -222,11 +297,18 @@ def _from_checkout_session(
     return _booking(session.payment_intent_id or session.id, session.metadata, attendee, config)
 
 
-def _from_payment_intent(intent: PaymentIntent, config: StripeConfig) -> Booking | Ignored:
+def _from_payment_intent(intent: PaymentIntent, config: StripeConfig) -> ReadResult:
     if not BOOKING_METADATA_KEYS & intent.metadata.keys():
-        return Ignored(
+        # Checkout creates a PaymentIntent for every session, and the session's event books. If the
+        # session has no booking metadata either, the two notes meet (pipeline: PaidNotBooked). A
+        # PaymentIntent made without Checkout and without booking keys is taken for a payment that
+        # is not a booking (a shop may take other payments on the same account).
+        return UnbookedHalf(
+            payment_key=intent.id,
+            half="intent",
             reason="payment_intent.succeeded without booking metadata: a Checkout payment books from "
-            "its checkout.session events"
+            "its checkout.session events",
+            missing=_NOTHING_BOOKS,
         )
     shipping = intent.shipping or Shipping()
     attendee = {
@@ -264,15 +346,23 @@ def _booking(
             default_calendar_id=config.default_calendar_id,
             prefix="metadata.",
             ignore_unknown=True,
+            phone_region=config.phone_region,
         )
     except Unmappable as error:
+        # The customer has paid: a payment that cannot book is PaidNotBooked (kept, alarmed on).
         if error.field in origin:  # name the Stripe field the value came from, not a metadata key
             where = origin[error.field]
-            raise Unmappable(error.message.replace(str(error.field), where, 1), field=where) from None
-        raise
+            raise PaidNotBooked(error.message.replace(str(error.field), where, 1), field=where) from None
+        raise PaidNotBooked(error.message, field=error.field) from None
     key = f"{NAME}:{payment_id}"
     # Every notification of one payment is the same booking, whatever details each carries.
     return Booking(key=key, event=event, fingerprint=key)
+
+
+_NOTHING_BOOKS = (
+    "paid, but neither the Checkout Session nor its PaymentIntent carries booking metadata "
+    "(startTime, title, …): add it to the Payment Link or Checkout Session and replay the kept webhook"
+)
 
 
 def _model(data: dict[str, Any], model: type[ModelT]) -> ModelT:
@@ -311,6 +401,7 @@ def config_from_settings(settings: Settings) -> StripeConfig:
         zone=settings.zone,
         default_calendar_id=settings.default_calendar_id,
         tolerance_seconds=settings.stripe_signature_tolerance_seconds,
+        phone_region=settings.default_phone_region,
     )
 
 
@@ -324,7 +415,7 @@ def source(config: StripeConfig, *, clock: Callable[[], float] = time.time) -> W
             tolerance_seconds=config.tolerance_seconds,
         )
 
-    def read(request: WebhookRequest) -> Booking | Ignored:
+    def read(request: WebhookRequest) -> ReadResult:
         return read_booking(request, config)
 
     return WebhookSource(name=NAME, authenticate=check, read_booking=read, acknowledge_rejections=True)

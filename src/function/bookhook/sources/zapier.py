@@ -33,7 +33,7 @@ from bookhook.request import WebhookRequest
 from bookhook.safe_names import describe, describe_key_in
 from bookhook.settings import Settings
 from bookhook.sources import Booking, WebhookSource
-from bookhook.sources.flat_booking import flat_event, validated_event
+from bookhook.sources.flat_booking import flat_event, validated_event, with_regional_phones
 from bookhook.timeparse import parse_time
 
 NAME = "zapier"
@@ -102,7 +102,12 @@ def read_booking(request: WebhookRequest, settings: Settings) -> Booking:
     if "event" in fields:
         event = _nested_event(fields, settings)
     else:
-        event = flat_event(fields, zone=settings.zone, default_calendar_id=settings.default_calendar_id)
+        event = flat_event(
+            fields,
+            zone=settings.zone,
+            default_calendar_id=settings.default_calendar_id,
+            phone_region=settings.default_phone_region,
+        )
     return Booking(key=booking_key(request, event), event=event)
 
 
@@ -147,6 +152,7 @@ def _nested_event(fields: Mapping[str, Any], settings: Settings) -> CalendarEven
             candidate[wire_names[name]] = parse_time(
                 value, zone=settings.zone, field=f"event.{wire_names[name]}"
             )
+    candidate = with_regional_phones(candidate, settings.default_phone_region, prefix="event.")
     return validated_event(candidate, name_of=lambda path: f"event.{path}" if path else "event")
 
 

@@ -44,8 +44,8 @@ def authenticate(request: WebhookRequest, secrets: Sequence[str]) -> None:
         raise Unauthenticated("invalid signature", field="Typeform-Signature")
 
 
-def source(rules: BookingRules) -> WebhookSource:
+def source(rules: BookingRules, *, phone_region: str | None = None) -> WebhookSource:
     def read(request: WebhookRequest) -> Booking | Ignored:
-        return read_booking(request, rules)
+        return read_booking(request, rules, phone_region=phone_region)
 
     return WebhookSource(name=NAME, authenticate=authenticate, read_booking=read)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from bookhook.calendar.event import MAX_TIME_TEXT, CalendarEvent
 from bookhook.errors import MalformedRequest, Unmappable
+from bookhook.phones import international_field
 from bookhook.request import WebhookRequest
 from bookhook.safe_names import describe
 from bookhook.sources import Booking, Ignored, parse_json_body, safe_first_error
@@ -31,7 +32,9 @@ _CLOCK_TIME = re.compile(
 )
 
 
-def read_booking(request: WebhookRequest, rules: BookingRules) -> Booking | Ignored:
+def read_booking(
+    request: WebhookRequest, rules: BookingRules, *, phone_region: str | None = None
+) -> Booking | Ignored:
     webhook = parse_json_body(request, TypeformWebhook, sender="Typeform", what="Typeform webhook")
     if webhook.event_type != "form_response":
         event_type = describe(webhook.event_type, what="event type", dotted=True)
@@ -44,22 +47,53 @@ def read_booking(request: WebhookRequest, rules: BookingRules) -> Booking | Igno
         form_id = describe(response.form_id, what="form id")
         hint = f": add [forms.{form_id}] to them" if form_id == response.form_id else ""
         raise Unmappable(f"no booking rules for Typeform form {form_id}{hint}", field="form_response.form_id")
-    event = map_response(response, form)
+    event = map_response(response, form, phone_region=phone_region)
     return Booking(key=f"{NAME}:{response.form_id}:{response.token}", event=event)
+
+
+def answer_ref(answer: Answer, definition_refs: Mapping[str, str]) -> str | None:
+    """An answer's ref: its `field.ref`, else the ref `definition.fields` gives its field id.
+
+    Real deliveries usually carry `field.ref`; Typeform's published example payload
+    (https://www.typeform.com/developers/webhooks/example-payload/) gives answers only
+    `field: {id, type}`, the ref being in the form definition.
+    """
+    return answer.field.ref or definition_refs.get(answer.field.id)
+
+
+def definition_refs(response: FormResponse) -> dict[str, str]:
+    return response.definition.ref_by_field_id() if response.definition is not None else {}
+
+
+def unresolved_answers(response: FormResponse) -> list[tuple[int, Answer]]:
+    """Answers (with their position, from 1) whose ref is neither on the answer nor in
+    `definition.fields`: rules can address them only by field id."""
+    refs = definition_refs(response)
+    return [
+        (position, answer)
+        for position, answer in enumerate(response.answers, start=1)
+        if answer_ref(answer, refs) is None
+    ]
 
 
 class Answers(Mapping[str, str]):
     """A response's values by ref, as text for templates and typed for times.
 
-    Refs: a question's field ref (or its id), `hidden.<name>`, `variables.<key>`, `calculated.score`.
+    Refs: a question's field ref (from the answer or the form definition, see `answer_ref`) or its
+    field id, `hidden.<name>`, `variables.<key>`, `calculated.score`.
     """
 
     def __init__(self, response: FormResponse) -> None:
         self._answers: dict[str, Answer] = {}
+        refs = definition_refs(response)
+        self._unresolved = 0
         for answer in response.answers:
             self._answers[answer.field.id] = answer
-            if answer.field.ref:
-                self._answers[answer.field.ref] = answer
+            ref = answer_ref(answer, refs)
+            if ref:
+                self._answers[ref] = answer
+            else:
+                self._unresolved += 1
         self._other: dict[str, Any] = {f"hidden.{k}": v for k, v in response.hidden.items()}
         for variable in response.variables:
             self._other[f"variables.{variable.key}"] = (
@@ -87,8 +121,19 @@ class Answers(Mapping[str, str]):
     def required_text(self, ref: str) -> str:
         value = self.text(ref)
         if value is None or not value.strip():
-            raise Unmappable(f"answer {ref} is missing", field=ref)
+            raise Unmappable(f"answer {ref} is missing{self._unresolved_hint(ref)}", field=ref)
         return value.strip()
+
+    def _unresolved_hint(self, ref: str) -> str:
+        """Why a ref may be missing although answered: answers whose ref cannot be found."""
+        if not self._unresolved or ref in self._answers or "." in ref:  # hidden.x, variables.x: not answers
+            return ""
+        count = self._unresolved
+        answers = "1 answer of the response names" if count == 1 else f"{count} answers of the response name"
+        return (
+            f" ({answers} no ref, neither in field.ref nor in definition.fields: rules can address"
+            " them only by field id; check the form's refs)"
+        )
 
     def date(self, ref: str) -> date:
         answer = self._answers.get(ref)
@@ -167,7 +212,9 @@ def _scalar_text(value: Any) -> str | None:
     return None  # lists, objects of answer types we do not know: no text form
 
 
-def map_response(response: FormResponse, form: FormRules) -> CalendarEvent:
+def map_response(
+    response: FormResponse, form: FormRules, *, phone_region: str | None = None
+) -> CalendarEvent:
     answers = Answers(response)
     zone = form.zone
     start = _start(answers, form, zone)
@@ -186,7 +233,7 @@ def map_response(response: FormResponse, form: FormRules) -> CalendarEvent:
         "isBlocking": form.is_blocking,
         "blockingTo": end if form.is_blocking else None,
         "type": form.type,
-        "attendees": _attendees(answers, form),
+        "attendees": _attendees(answers, form, phone_region),
     }
     try:
         return CalendarEvent.model_validate(candidate)
@@ -231,7 +278,7 @@ def _missing(key: str) -> str:
     raise Unmappable(f"{key} rendered empty: the answers it uses are missing", field=key)
 
 
-def _attendees(answers: Answers, form: FormRules) -> list[dict[str, Any]] | None:
+def _attendees(answers: Answers, form: FormRules, phone_region: str | None) -> list[dict[str, Any]] | None:
     rule = form.attendee
     if rule is None:
         return None
@@ -243,7 +290,11 @@ def _attendees(answers: Answers, form: FormRules) -> list[dict[str, Any]] | None
     attendee = {
         "name": pick(rule.name),
         "email": pick(rule.email),
-        "phone": pick(rule.phone),
+        # A text answer mapped to the phone may be national (`777 123 456`): DEFAULT_PHONE_REGION
+        # reads it; Typeform's own phone question already sends the + form.
+        "phone": international_field(phone, phone_region, field=rule.phone)
+        if (phone := pick(rule.phone)) and rule.phone
+        else None,
         "memberId": answers.integer(rule.member_id) if rule.member_id else None,
         "customerId": pick(rule.customer_id),
     }

@@ -1,21 +1,41 @@
 """Typeform's `form_response` webhook body as Pydantic models.
 
-Answers are addressed by their field `ref`. Every answer type Typeform documents is modelled
-(text, email, date, phone_number, choice, choices, number, boolean, url, file_url, payment); an
-answer of a type we do not know (Typeform adds some, e.g. for video or ranking blocks) is kept
-untyped and only fails a booking whose rules actually use it.
+Answers are addressed by their field `ref`, which an answer carries in `field.ref` or, as in
+Typeform's published example payload (https://www.typeform.com/developers/webhooks/example-payload/),
+only in `definition.fields` under the answer's field id (see `mapping.Answers`). Every answer type
+Typeform documents is modelled (text, email, date, phone_number, choice, choices, number, boolean,
+url, file_url, payment); an answer of a type we do not know (Typeform adds some, e.g. for video
+blocks) is kept untyped and only fails a booking whose rules actually use it.
+
+What Typeform may leave out it may also send as `null` (`hidden`, `variables`, `calculated`,
+`definition`, `ending`, and `answers` of a response that was never completed): null reads as absent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 # Unknown keys are allowed throughout: Typeform adds fields over time, and a new one must not turn
 # a valid booking into a 400.
 _TOLERANT = ConfigDict(extra="allow", frozen=True)
+
+_T = TypeVar("_T")
+
+
+def _empty_list_if_null(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _empty_dict_if_null(value: Any) -> Any:
+    return {} if value is None else value
+
+
+# `null` where a list or an object is expected reads as an empty one, as if the key were absent.
+NullableList = Annotated[list[_T], BeforeValidator(_empty_list_if_null)]
+NullableDict = Annotated[dict[str, _T], BeforeValidator(_empty_dict_if_null)]
 
 
 class AnswerField(BaseModel):
@@ -35,9 +55,9 @@ class Choice(BaseModel):
 
 class Choices(BaseModel):
     model_config = _TOLERANT
-    ids: list[str] = []
-    labels: list[str] = []
-    refs: list[str] = []
+    ids: NullableList[str] = []
+    labels: NullableList[str] = []
+    refs: NullableList[str] = []
     other: str | None = None
 
 
@@ -99,7 +119,11 @@ class Definition(BaseModel):
     model_config = _TOLERANT
     id: str | None = None
     title: str | None = None
-    fields: list[DefinitionField] = []
+    fields: NullableList[DefinitionField] = []
+
+    def ref_by_field_id(self) -> dict[str, str]:
+        """Each field's ref under its id; fields without a ref are left out."""
+        return {field.id: field.ref for field in self.fields if field.ref}
 
 
 class FormResponse(BaseModel):
@@ -108,11 +132,12 @@ class FormResponse(BaseModel):
     token: str = Field(min_length=1, max_length=200)
     landed_at: AwareDatetime | None = None
     submitted_at: AwareDatetime | None = None
-    hidden: dict[str, Any] = {}
+    hidden: NullableDict[Any] = {}
     calculated: Calculated | None = None
-    variables: list[Variable] = []
+    variables: NullableList[Variable] = []
     definition: Definition | None = None
-    answers: list[Answer] = []
+    answers: NullableList[Answer] = []
+    # `ending` (which ending screen the respondent saw) is not used: kept, like any unknown key.
 
 
 class TypeformWebhook(BaseModel):
