@@ -81,6 +81,9 @@ def replay(
 def _again(
     message: QueuedBooking, sources: Mapping[str, WebhookSource], message_id: str, out: TextIO
 ) -> QueuedBooking | None:
+    if message.kind == "record" or message.event_id is not None:
+        # An eventId BizKitHub gave: to be recorded, never delivered again.
+        return message.model_copy(update={"attempts": 0, "failure": None})
     if message.event is not None and message.booking_key is not None:
         # `dead_lettered` tells the worker this came back from the dead-letter queue on purpose.
         return message.model_copy(

@@ -6,6 +6,7 @@ release for the reason named in its docstring.
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -22,10 +23,11 @@ from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.services import _AWS_CONFIG, build_services, build_worker
 from bookhook.settings import Settings
-from bookhook_dev import defaults
+from bookhook_dev import defaults, replay
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Fault, Raw, Slow, Status
 from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, SqsPoller
 from tests.integration.conftest import Webhook, queued_count, zapier_booking
+from tests.integration.function_log import all_output, function_log
 
 ATTENDEE_PHONE = "+420777123456"
 
@@ -308,12 +310,13 @@ def test_an_unknown_error_code_is_counted_by_code_and_the_status_decides(
 ) -> None:
     stand_in.script(Status(500, body={"error": {"code": "CALENDAR_MIGRATING", "message": "Jan's calendar"}}))
 
-    reply = webhook.post(zapier_booking())
+    with function_log() as log:
+        reply = webhook.post(zapier_booking())
 
     assert (reply.status, reply.body["error"]) == (503, "bizkithub_unavailable")
-    out = capfd.readouterr().out
+    out = all_output(log, capfd)
     assert '"BizKitHubUnknownErrorCode"' in out
-    assert "CALENDAR_MIGRATING" in out
+    assert "an error code we do not know: CALENDAR_MIGRATING" in log.getvalue()  # the log line
     assert "Jan's calendar" not in out
 
 
@@ -340,12 +343,13 @@ def test_a_key_with_trailing_whitespace_is_refused_before_sending(
         SecretId=aws.secret_arn, SecretString=json.dumps(document)
     )
 
-    reply = webhook.post(zapier_booking())
+    with function_log() as log:
+        reply = webhook.post(zapier_booking())
 
     assert reply.status == 503
     assert "bizkithubApiKey" in reply.body["message"]
     assert stand_in.calls == []
-    assert defaults.BIZKITHUB_API_KEY not in capfd.readouterr().out
+    assert defaults.BIZKITHUB_API_KEY not in all_output(log, capfd)
 
 
 # --- poison messages ------------------------------------------------------------------------
@@ -379,7 +383,8 @@ def test_a_message_the_worker_cannot_read_is_dead_lettered_without_failing_the_b
     ):
         sqs.send_message(QueueUrl=aws.delivery_queue_url, MessageBody=body)
 
-    assert worker.poll_once() == 4
+    with function_log() as log:
+        assert worker.poll_once() == 4
 
     assert queued_count(aws.delivery_queue_url) == 0  # no item of the batch came back
     assert len(stand_in.accepted_events) == 1
@@ -390,7 +395,9 @@ def test_a_message_the_worker_cannot_read_is_dead_lettered_without_failing_the_b
         "unreadable_message",
     ]
     assert kept[0]["failure"]["fields"] == ["attendees.0.phone"]
-    assert ATTENDEE_PHONE not in capfd.readouterr().out
+    output = log.getvalue() + capfd.readouterr().out
+    assert '"delivery message handled"' in output  # the worker's log lines were captured
+    assert ATTENDEE_PHONE not in output
 
 
 # --- Retry-After on the first hand-off ------------------------------------------------------
@@ -470,3 +477,62 @@ def test_a_repeat_while_the_worker_delivers_is_accepted_not_refused(
 
     assert (again.status, again.body) == (202, {"status": "queued"})
     assert len(stand_in.calls) == 1
+
+
+def test_a_replayed_record_message_records_and_never_calls_again(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, worker: SqsPoller
+) -> None:
+    """A `record` message that SQS moved to the dead-letter queue (the table down for every try)
+    and an operator replayed: it stays a record, so BizKitHub is not called a second time."""
+    dynamodb = Intercepted(boto3.client("dynamodb"), "update_item", fail_when=writes_delivered)
+    broken_queue = settings_for(aws, stand_in, DELIVERY_QUEUE_URL=aws.dead_letter_queue_url)
+    use_webhook(broken_queue, dynamodb=dynamodb)  # the record message lands in the DLQ directly
+    reply = webhook.post(zapier_booking())
+    assert reply.status == 200
+
+    out = io.StringIO()
+    arguments = [
+        "--dead-letter-queue-url",
+        aws.dead_letter_queue_url,
+        "--delivery-queue-url",
+        aws.delivery_queue_url,
+    ]
+    assert replay.main(arguments, sqs=boto3.client("sqs"), out=out) == 0
+    drain(worker, aws)
+
+    assert len(stand_in.calls) == 1
+    assert (record_of(aws)["state"], record_of(aws)["event_id"]) == ("delivered", reply.body["eventId"])
+
+
+def test_a_message_there_is_no_time_for_is_put_back_untried(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, worker: SqsPoller
+) -> None:
+    """Failing it would count a receive: five such and SQS dead-letters a booking never tried."""
+    use_webhook(settings_for(aws, stand_in))
+    stand_in.script(Status(503))
+    assert webhook.post(zapier_booking()).status == 202
+    sqs = boto3.client("sqs")
+    [message] = sqs.receive_message(QueueUrl=aws.delivery_queue_url)["Messages"]
+    event = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:delivery",
+                "awsRegion": defaults.REGION,
+            }
+        ]
+    }
+
+    answer = delivery_worker.lambda_handler(event, LocalLambdaContext(timeout_seconds=8))
+
+    assert answer["batchItemFailures"] == []
+    assert len(stand_in.calls) == 1  # only the webhook's try
+    sqs.delete_message(QueueUrl=aws.delivery_queue_url, ReceiptHandle=message["ReceiptHandle"])
+    [again] = sqs.receive_message(QueueUrl=aws.delivery_queue_url)["Messages"]
+    assert json.loads(again["Body"])["handed_off_by"] == json.loads(message["Body"])["handed_off_by"]

@@ -304,3 +304,20 @@ def test_a_first_release_claim_that_expired_is_taken_over(
     assert not seen.lease_live(records.now_ms())
 
     assert records.take_over(KEY, seen, "webhook:a", 15) is None
+
+
+def test_a_first_release_claim_still_live_is_left_alone(
+    records: BookingRecords, dynamodb: Any, clock: Clock
+) -> None:
+    """An old invocation may still be running and will write its own result: not rewritten (and so
+    not taken over) until its claim expires."""
+    until = int((clock.now + 30) * 1000)
+    dynamodb.put_item(
+        TableName=TABLE, Item=legacy_item("INPROGRESS", in_progress_expiration={"N": str(until)})
+    )
+
+    seen = records.claim(KEY, FP, "webhook:a", 15)
+
+    assert seen is not None
+    assert seen.lease_live(records.now_ms())
+    assert "state" not in item(dynamodb)  # still the first release's record

@@ -52,7 +52,7 @@ def accept_webhook(
     if isinstance(result, Ignored):
         return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
     if isinstance(result, UnbookedHalf):
-        if services.delivery.note_unbooked_half(result) < {"session", "intent"}:
+        if services.delivery.note_unbooked_half(result, deadline) < {"session", "intent"}:
             # The other half may yet book it: acknowledged, and noted.
             return Outcome(status=200, kind="ignored", body={"status": "ignored", "reason": result.reason})
         # Both halves of the payment came without booking details: the customer paid and nothing

@@ -63,9 +63,13 @@ _POLL_INTERVAL_SECONDS = 0.2
 # The worst an AWS call can take with the clients' timeouts (services._WEBHOOK_AWS_CONFIG: one try,
 # 1 s to connect, 2 s to read); a step starts only when this much time is left.
 AWS_CALL_WORST_SECONDS = 3.2
-# Kept back from the BizKitHub call for what must follow it: recording the eventId, or queueing.
-_AFTER_CALL_RESERVE_SECONDS = AWS_CALL_WORST_SECONDS
+# Kept back from the BizKitHub call for what must follow it: recording the eventId and, if that
+# fails, queueing it (or queueing the booking, then recording that): two AWS calls.
+_AFTER_CALL_RESERVE_SECONDS = 2 * AWS_CALL_WORST_SECONDS
 _MIN_CALL_SECONDS = 1.0
+# Before a claim is written: the write itself and a short call (the reserve is checked once the
+# claim is held, when what the write took is known).
+_CLAIM_NEEDS_SECONDS = AWS_CALL_WORST_SECONDS + _MIN_CALL_SECONDS
 _RECORD_TRIES = 3
 _RECORD_BACKOFF_SECONDS = 0.1
 _log = logging.getLogger(__name__)
@@ -130,9 +134,20 @@ class BookingDelivery:
         return self._hand_off(booking, source, owner, outcome, deadline)
 
     def _claim(self, key: str, fingerprint: str, owner: str, deadline: Deadline) -> BookingRecord | None:
-        """None once this request holds the booking; else the record that answers the repeat."""
-        if not deadline.allows(AWS_CALL_WORST_SECONDS + _AFTER_CALL_RESERVE_SECONDS + _MIN_CALL_SECONDS):
-            raise ServiceUnavailable("not enough time left to deliver the booking; retry", retry_after=5)
+        """None once this request holds the booking with time left to call and settle; else the
+        record that answers the repeat."""
+        existing = self._claim_or_wait(key, fingerprint, owner, deadline)
+        if existing is None and not deadline.allows(_MIN_CALL_SECONDS + _AFTER_CALL_RESERVE_SECONDS):
+            # The claim took the time the call needed: nothing sent, the sender retries.
+            self._release(key, owner, deadline)
+            raise _no_time()
+        return existing
+
+    def _claim_or_wait(
+        self, key: str, fingerprint: str, owner: str, deadline: Deadline
+    ) -> BookingRecord | None:
+        if not deadline.allows(_CLAIM_NEEDS_SECONDS):
+            raise _no_time()
         waited_until = deadline.clock() + min(self._in_flight_wait, deadline.remaining() / 2)
         record = self._records.claim(key, fingerprint, owner, self._lease_seconds)
         while record is not None:
@@ -144,9 +159,16 @@ class BookingDelivery:
                 if record.state != "claimed":
                     return record  # delivered, rejected, or on the queue (where the worker has it)
                 # A first try that died: take it over (the call repeats the same Idempotency-Key).
+                if not deadline.allows(_CLAIM_NEEDS_SECONDS):
+                    raise ServiceUnavailable(
+                        "not enough time left to deliver the booking; retry", retry_after=5
+                    )
                 record = self._records.take_over(key, record, owner, self._lease_seconds)
                 continue
-            if deadline.clock() >= waited_until or not deadline.allows(AWS_CALL_WORST_SECONDS + 1):
+            # Another poll may be followed by a claim: it needs the time of both.
+            if deadline.clock() >= waited_until or not deadline.allows(
+                AWS_CALL_WORST_SECONDS + _CLAIM_NEEDS_SECONDS
+            ):
                 if record.state == "delivering":
                     return record  # the worker has it, from the queue: accepted (202)
                 raise BookingInFlight(
@@ -267,8 +289,11 @@ class BookingDelivery:
             with contextlib.suppress(BookingStoreUnavailable):
                 self._records.release(key, owner)
 
-    def note_unbooked_half(self, half: UnbookedHalf) -> frozenset[str]:
-        """Every half of this payment noted so far as carrying no booking details, this one included."""
+    def note_unbooked_half(self, half: UnbookedHalf, deadline: Deadline) -> frozenset[str]:
+        """Every half of this payment noted so far as carrying no booking details, this one included.
+        Needs the time of the note and of keeping the webhook after it (when both halves are in)."""
+        if not deadline.allows(2 * AWS_CALL_WORST_SECONDS):
+            raise _no_time()
         return self._records.note_unbooked_half(half.payment_key, half.half)
 
     def keep_unmappable(
@@ -281,6 +306,10 @@ class BookingDelivery:
             self._queue.send(
                 QueuedBooking.unmappable(source=source, body=body, headers=dict(headers), reason=reason)
             )
+
+
+def _no_time() -> ServiceUnavailable:
+    return ServiceUnavailable("not enough time left to deliver the booking; retry", retry_after=5)
 
 
 def _answer_from(record: BookingRecord) -> DeliveryResult:

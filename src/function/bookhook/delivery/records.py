@@ -425,6 +425,10 @@ class BookingRecords:
         """Rewrite a first-release record in this layout, if it is still exactly as read; True when
         the caller should try its write again (rewritten here or by someone else meanwhile)."""
         legacy = _from_legacy_item(item)
+        if legacy.lease_live(self.now_ms()):
+            # A first-release invocation may still be running and will write its result its own
+            # way: left alone until its claim expires (the caller sees a live claim and waits).
+            return False
         now = int(self._clock())
         upgraded: dict[str, Any] = {
             "id": item["id"],

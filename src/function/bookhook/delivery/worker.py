@@ -21,6 +21,7 @@ batch reports the message as failed and SQS offers it again after the visibility
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import uuid
@@ -100,6 +101,11 @@ class DeliveryWorker:
         )
         return WorkerResult("Unreadable")
 
+    def defer(self, message: QueuedBooking) -> WorkerResult:
+        """Back on the delivery queue unchanged (its tries and hand-off kept), to be taken again at once."""
+        self._delivery_queue.send(message)
+        return WorkerResult("Deferred")
+
     def process(self, message: QueuedBooking, deadline: Deadline) -> WorkerResult:
         """Handle one message and say what happened (raises only for failures of our own)."""
         key, identity, wire_event = message.booking_key, message.identity, message.event
@@ -107,7 +113,10 @@ class DeliveryWorker:
             self._dead_letter_queue.send(message)
             return WorkerResult("Kept")
         fingerprint = fingerprint_of(identity)
-        if message.kind == "record":
+        if message.kind == "record" or message.event_id is not None:
+            # BizKitHub created this one already (the message says with which eventId): record it,
+            # whatever else the message says; never call again.
+            message = message.model_copy(update={"kind": "record"})
             self._record_created(key, fingerprint, Created(message.event_id), message, deadline)
             return WorkerResult("Recorded")
         try:
@@ -200,12 +209,15 @@ class DeliveryWorker:
         record = message.model_copy(
             update={"kind": "record", "event_id": created.event_id, "handed_off_by": None, "failure": None}
         )
-        try:
-            self._delivery_queue.send(record)
-        except ServiceUnavailable:
-            # Neither the table nor the queue: the lease expires with the record still "delivering",
-            # so nobody calls BizKitHub again for it; an operator finds it in the logs.
-            _log.error("the eventId could not be recorded or queued", extra={"source": message.source})
+        if deadline.allows(AWS_CALL_WORST_SECONDS):
+            with contextlib.suppress(ServiceUnavailable):
+                self._delivery_queue.send(record)
+                return False
+        # Neither the table nor the queue. The message is still taken as done (so SQS does not offer
+        # it again), and the record stays "delivering": a sender's repeat is answered 202 without a
+        # call; only a stray duplicate of this SQS message, after the lease expired, could call again.
+        # EventIdNotRecorded fires its alarm.
+        _log.error("the eventId could not be recorded or queued", extra={"source": message.source})
         return False
 
     def _dead_letter(self, message: QueuedBooking, failure: dict[str, Any]) -> None:

@@ -69,7 +69,7 @@ def handle_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
 def _handle(record: SQSRecord, context: LambdaContext) -> None:
     worker = current_worker()
     deadline = Deadline.after(context.get_remaining_time_in_millis() / 1000 - 1.0)
-    if not deadline.allows(_MIN_SECONDS_PER_MESSAGE):
+    if not deadline.allows(AWS_CALL_WORST_SECONDS):
         raise NotEnoughTime("not enough time left in this invocation")
     try:
         message = parse_message(record.body)
@@ -78,7 +78,13 @@ def _handle(record: SQSRecord, context: LambdaContext) -> None:
         result = worker.keep_unreadable(record.body, fields)
         _log_result(result, source="unknown", attempts=0, failure={"reason": "unreadable_message"})
         return
-    result = worker.process(message, deadline)
+    if not deadline.allows(_MIN_SECONDS_PER_MESSAGE):
+        # Not enough of this invocation left to try it: put it back as it is rather than fail it,
+        # since each failed receive counts toward the queue's maxReceiveCount, and SQS would move a
+        # booking that was never tried to the dead-letter queue without our reason.
+        result = worker.defer(message)
+    else:
+        result = worker.process(message, deadline)
     _log_result(result, source=message.source, attempts=message.attempts, failure=message.failure)
 
 
