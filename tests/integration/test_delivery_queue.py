@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from bookhook.calendar.client import BizKitHubClient
 from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.request import WebhookRequest
@@ -239,3 +241,40 @@ def _deliver_copy() -> dict[str, Any]:
         "event": booking.event.wire_event(),
         "attempts": 1,
     }
+
+
+@pytest.fixture
+def call_times(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """When each add-event call went out, from the webhook and the worker alike (requested before
+    `drain`, so the clients it builds bind the timed method)."""
+    called_at: list[float] = []
+    add_event = BizKitHubClient.add_event
+
+    def timed(client: BizKitHubClient, *args: Any, **kwargs: Any) -> Any:
+        called_at.append(time.monotonic())
+        return add_event(client, *args, **kwargs)
+
+    monkeypatch.setattr(BizKitHubClient, "add_event", timed)
+    return called_at
+
+
+def test_a_booking_rate_limited_for_more_tries_than_allowed_is_delivered_once_on_time(
+    call_times: list[float],
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    aws: LocalResources,
+    drain: Callable[[], None],
+) -> None:
+    """A 429 counts no try (DELIVERY_MAX_ATTEMPTS is 3 here), and no call goes out before the
+    Retry-After BizKitHub gave has passed."""
+    stand_in.script(*[Status(429, retry_after="1")] * (MAX_ATTEMPTS + 2))
+
+    assert webhook.post(zapier_booking()).status == 202
+    drain()
+
+    assert [call.status for call in stand_in.calls] == [429] * (MAX_ATTEMPTS + 2) + [200]
+    assert len(stand_in.accepted_events) == 1
+    assert _messages(aws.dead_letter_queue_url) == []
+    gaps = [later - earlier for earlier, later in itertools.pairwise(call_times)]
+    assert len(gaps) == MAX_ATTEMPTS + 2
+    assert min(gaps) >= 0.95, gaps  # Retry-After: 1, honoured every time

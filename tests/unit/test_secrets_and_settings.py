@@ -440,6 +440,7 @@ def test_settings_defaults() -> None:
         "in_flight_wait_seconds": 5.0,
         "webhook_deadline_seconds": 10.0,
         "delivery_lease_seconds": 60,
+        "delivery_rate_limit_max_wait_seconds": 3 * 24 * 3600,
         "max_body_bytes": 256 * 1024,
         "typeform_rules_file": "typeform_rules.toml",
         "delivery_queue_url": None,

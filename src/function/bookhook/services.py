@@ -158,6 +158,7 @@ def build_worker(
         dead_letter_queue=DeliveryQueue(settings.dead_letter_queue_url, sqs),
         max_attempts=settings.delivery_max_attempts,
         lease_seconds=settings.delivery_lease_seconds,
+        rate_limit_max_wait_seconds=settings.delivery_rate_limit_max_wait_seconds,
         backoff_base_seconds=settings.delivery_backoff_base_seconds,
         backoff_cap_seconds=settings.delivery_backoff_cap_seconds,
     )

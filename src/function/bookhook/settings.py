@@ -63,6 +63,11 @@ class Settings(BaseModel):
     # (so it cannot lapse mid-call) and shorter than the queue's visibility timeout (so a message SQS
     # offers again finds it expired).
     delivery_lease_seconds: Annotated[int, Field(alias="DELIVERY_LEASE_SECONDS", ge=10, le=900)] = 60
+    # How long in all a booking may wait on BizKitHub's rate limit before it is dead-lettered as
+    # `rate_limited_too_long` (waiting counts no tries). Three days: Stripe's own retry horizon.
+    delivery_rate_limit_max_wait_seconds: Annotated[
+        int, Field(alias="DELIVERY_RATE_LIMIT_MAX_WAIT_SECONDS", ge=900, le=14 * 24 * 3600)
+    ] = 3 * 24 * 3600
     max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", gt=0, le=10 * 1024 * 1024)] = 256 * 1024
     # Relative paths are read from the function's root (where `bookhook/` is), so the file deployed
     # beside the code is found whatever the working directory.

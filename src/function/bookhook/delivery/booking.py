@@ -39,6 +39,7 @@ from bookhook.calendar.outcomes import (
     AddEventOutcome,
     Created,
     KeyRefused,
+    RateLimited,
     Rejected,
     reason_of,
     retry_after_of,
@@ -260,6 +261,10 @@ class BookingDelivery:
                 retry_after=retry_after,
             )
         message = _message(booking, source, kind="deliver", failure=failure_of(outcome), handed_off_by=owner)
+        if isinstance(outcome, RateLimited) and retry_after:
+            # The worker waits out the rest, if BizKitHub asked for longer than one SQS delay.
+            now = time.time()
+            message = message.model_copy(update={"not_before": now + retry_after, "rate_limited_since": now})
         self._send_or_release(message, booking.key, owner, deadline, delay_seconds=retry_after or 0)
         if deadline.allows(AWS_CALL_WORST_SECONDS):
             # If this fails, the message names this lease, so the worker can take it over anyway.

@@ -44,6 +44,10 @@ class QueuedBooking(BaseModel):
     event_id: str | None = None
     # `deliver`: the lease holder that queued it; it has stopped calling BizKitHub for this booking.
     handed_off_by: str | None = None
+    # BizKitHub's rate limit: not to be called before this Unix time (its Retry-After), which may be
+    # later than SQS's longest delay; and since when this booking has been waiting on the limit.
+    not_before: float | None = None
+    rate_limited_since: float | None = None
     # Why it is kept: {"reason": ..., "status": ..., "bizkithubError": ...}; never a secret.
     failure: dict[str, Any] | None = None
     # For webhooks that could not be mapped: the body exactly as received, and its content type.

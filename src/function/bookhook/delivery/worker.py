@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from bookhook.calendar.event import CalendarEvent
 from bookhook.calendar.outcomes import (
     AddEventOutcome,
     Created,
+    RateLimited,
     Rejected,
     reason_of,
     retry_after_of,
@@ -48,6 +51,8 @@ from bookhook.errors import ServiceUnavailable
 
 _log = logging.getLogger(__name__)
 _RECORD_TRIES = 3
+# A 429 without Retry-After: wait a minute (BizKitHub's own example asks for an hour).
+_RATE_LIMIT_DEFAULT_WAIT_SECONDS = 60
 
 
 class BookingBusy(ServiceUnavailable):
@@ -77,7 +82,9 @@ class DeliveryWorker:
         backoff_base_seconds: float,
         backoff_cap_seconds: float,
         lease_seconds: float,
+        rate_limit_max_wait_seconds: float = 3 * 24 * 3600,
         jitter: Callable[[float], float] = lambda ceiling: random.uniform(0, ceiling),  # noqa: S311 - not crypto
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._records = records
         self._add_event = add_event
@@ -87,7 +94,9 @@ class DeliveryWorker:
         self._base = backoff_base_seconds
         self._cap = backoff_cap_seconds
         self._lease_seconds = lease_seconds
+        self._rate_limit_max_wait = rate_limit_max_wait_seconds
         self._jitter = jitter
+        self._clock = clock
 
     def keep_unreadable(self, body: str, fields: list[str]) -> WorkerResult:
         """A message that is not a booking message at all: to the DeadLetterQueue, as it came."""
@@ -130,7 +139,14 @@ class DeliveryWorker:
             return WorkerResult("Unreadable")
         redriven = message.dead_lettered  # sent back from the dead-letter queue on purpose: start afresh
         if redriven:
-            message = message.model_copy(update={"attempts": 0, "dead_lettered": False})
+            message = message.model_copy(
+                update={"attempts": 0, "dead_lettered": False, "not_before": None, "rate_limited_since": None}
+            )
+        now = self._clock()
+        if message.not_before is not None and message.not_before > now + 1:
+            # Still inside BizKitHub's Retry-After (longer than one SQS delay): wait on, uncalled.
+            self._delivery_queue.send(message, delay_seconds=math.ceil(message.not_before - now))
+            return WorkerResult("StillWaiting")
         owner = f"worker:{uuid.uuid4().hex}"
         holder = self._records.lease(
             key,
@@ -150,9 +166,19 @@ class DeliveryWorker:
             return WorkerResult(
                 "DeliveredLate", event_id_unknown=outcome.event_id is None, unrecorded=not recorded
             )
+        if isinstance(outcome, RateLimited):
+            return self._wait_for_the_limit(message, outcome, key, owner, now)
         tries = message.attempts + 1
         failure = failure_of(outcome) | {"attempts": tries}
-        kept = message.model_copy(update={"attempts": tries, "failure": failure, "handed_off_by": None})
+        kept = message.model_copy(
+            update={
+                "attempts": tries,
+                "failure": failure,
+                "handed_off_by": None,
+                "not_before": None,
+                "rate_limited_since": None,
+            }
+        )
         if isinstance(outcome, Rejected):
             self._dead_letter_queue.send(kept.model_copy(update={"dead_lettered": True}))
             self._settle(
@@ -169,6 +195,36 @@ class DeliveryWorker:
         self._delivery_queue.send(kept.model_copy(update={"handed_off_by": owner}), delay_seconds=delay)
         self._settle(lambda: self._records.record_queued(key, owner, reason=reason_of(outcome)))
         return self._result("Retried", outcome)
+
+    def _wait_for_the_limit(
+        self, message: QueuedBooking, limited: RateLimited, key: str, owner: str, now: float
+    ) -> WorkerResult:
+        """Rate limiting is not a failure: no try is counted, and the booking waits as long as
+        BizKitHub asked, in as many SQS delays as that takes, without calling in between; only a
+        wait beyond `rate_limit_max_wait_seconds` in all dead-letters it (`rate_limited_too_long`)."""
+        since = message.rate_limited_since or now
+        wait = float(limited.retry_after or _RATE_LIMIT_DEFAULT_WAIT_SECONDS)
+        failure = failure_of(limited) | {"attempts": message.attempts}
+        if now + wait - since > self._rate_limit_max_wait:
+            failure |= {"reason": "rate_limited_too_long", "waitedSeconds": round(now - since)}
+            self._dead_letter_queue.send(
+                message.model_copy(update={"failure": failure, "dead_lettered": True, "handed_off_by": None})
+            )
+            self._settle(
+                lambda: self._records.record_dead_lettered(key, owner, reason="rate_limited_too_long")
+            )
+            return WorkerResult("DeadLettered", failure_reason="rate_limited_too_long")
+        waiting = message.model_copy(
+            update={
+                "failure": failure,
+                "handed_off_by": owner,
+                "not_before": now + wait,
+                "rate_limited_since": since,
+            }
+        )
+        self._delivery_queue.send(waiting, delay_seconds=math.ceil(wait))
+        self._settle(lambda: self._records.record_queued(key, owner, reason=reason_of(limited)))
+        return self._result("RateLimited", limited)
 
     def delay_before_next_try(self, tries: int, retry_after: Any) -> int:
         backoff = self._jitter(min(self._cap, self._base * 2 ** (tries - 1)))
