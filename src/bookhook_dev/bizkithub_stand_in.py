@@ -4,7 +4,9 @@ BizKitHub is not reachable from build machines, so local runs and integration te
 this server instead. It enforces the documented contract (see the project's reference notes)
 strictly, so a client that passes here sends only what the real API documents, and it can be
 scripted to misbehave (error statuses, slowness, dropped connections, arbitrary bytes, answers
-dripped a byte at a time, endless bodies) one request at a time.
+dripped a byte at a time, endless bodies) one request at a time. When asked (`RateLimit`), it also
+enforces BizKitHub's documented per-key rate limits, on a clock that can be sped up; by default it
+has no limits.
 
 Standard library only: it must never add dependencies to whatever imports it.
 """
@@ -15,16 +17,19 @@ import contextlib
 import copy
 import dataclasses
 import json
+import math
 import random
 import re
 import secrets
 import socket
 import string
 import threading
-from collections import deque
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
@@ -36,11 +41,15 @@ __all__ = [
     "ADD_EVENT_PATH",
     "CALLS_PATH",
     "KEY_NOT_FOUND",
+    "RATE_LIMIT_EXCEEDED",
+    "RATE_LIMIT_PLANS",
     "BizKitHubStandIn",
     "Drip",
     "Drop",
     "Fault",
     "Huge",
+    "RateLimit",
+    "RateLimitCounts",
     "Raw",
     "ReceivedCall",
     "Slow",
@@ -53,6 +62,8 @@ _CONTROL_PREFIX = "/__stand-in/"
 _MAX_BODY_BYTES = 1 << 20
 # BizKitHub's documented code for a missing key or one that resolves to no live registration.
 KEY_NOT_FOUND = "PUBLIC_API_KEY_DOES_NOT_EXIST"
+# BizKitHub's documented code for a request over the key's rate limit (HTTP 429).
+RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
 
 # Python's \d and $ accept Unicode digits and a trailing newline; the contract means neither,
 # so every pattern spells out [0-9] and is applied with fullmatch.
@@ -165,6 +176,192 @@ Fault: TypeAlias = Status | Slow | Drop | Raw | Drip | Huge
 _Streamed: TypeAlias = Raw | Drip | Huge
 
 
+# --- rate limits -------------------------------------------------------------------------
+
+# BizKitHub's published plans: (requests per window, burst), the window being an hour.
+# Enterprise is negotiated: give its numbers to RateLimit directly.
+RATE_LIMIT_PLANS: Mapping[str, tuple[int, int]] = {
+    "Free": (1_000, 50),
+    "Starter": (10_000, 200),
+    "Professional": (100_000, 1_000),
+}
+_HOUR = 3600.0
+_WALL_AT_IMPORT = time.time()
+_MONOTONIC_AT_IMPORT = time.monotonic()
+
+
+def _monotonic_unix_time() -> float:
+    """Unix time that never steps back (the wall clock read once, then advanced monotonically)."""
+    return _WALL_AT_IMPORT + (time.monotonic() - _MONOTONIC_AT_IMPORT)
+
+
+def _positive_finite(value: float, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ValueError(f"RateLimit.{name} must be a positive finite number of seconds, got {value!r}")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """BizKitHub's per-key rate limit, as the stand-in enforces it when given one.
+
+    Semantics (every time below is in the stand-in's scaled clock; see `time_scale`):
+
+    - A request of a limited key is admitted only when both rules allow it:
+      1. sliding window: fewer than `limit` requests of that key were admitted in the last `window`
+         seconds (the half-open span (now - window, now]); so never more than `limit` in any window;
+      2. burst allowance: a token bucket of `burst` tokens, full at the key's first request and
+         refilled continuously at `limit / window` tokens a second, holds a whole token; each
+         admitted request takes one. So up to `burst` requests at once, then `limit / window` a
+         second sustained; time spent waiting is never lost (tokens accrue up to `burst`).
+      A client that sends evenly at most `limit / window` a second is never refused; one that
+      spends a full burst and then sends at that rate meets rule 1 once per window (it has sent
+      `burst` more than `limit`), which `X-RateLimit-Remaining` shows before it happens.
+    - Counted: every add-event POST whose key passed authentication and that was admitted, whatever
+      its answer (200, or a refused body: 400, 409, 415). Not counted: requests answered 429 (a
+      client that retries on time is not punished for having asked), requests refused for their
+      key, and answers shaped by a scripted or chaos fault other than `Slow` (those stand for a
+      gateway in front of the API). `ROOT` keys have no limits (documented) and get no
+      `X-RateLimit-*` headers; their requests are still counted in `RateLimitCounts.requests`.
+    - Every answer to a counted or refused (429) request of a limited key carries:
+      `X-RateLimit-Limit` = `limit`; `X-RateLimit-Remaining` = how many more requests would be
+      admitted right now, back to back (the smaller of the window's room and the bucket's whole
+      tokens, so at most `burst`), after this request; `X-RateLimit-Reset` = the Unix time, rounded
+      up to a whole second, at which Remaining next goes up if the key sends nothing more (the
+      oldest request leaving the window, or the next token, whichever binds; now when Remaining is
+      already `burst`). A 429 adds `Retry-After` = whole seconds until that moment, rounded up and
+      at least 1, and the documented body with `retry_after` equal to it: a request sent after
+      waiting it is admitted.
+    - `time_scale`: the clock runs `time_scale` times faster than real time, so with 60.0 an "hour"
+      window lasts 60 real seconds (Free: 50 at once, then a token every 0.06 s, at most 1,000 a real
+      minute). The headers are in real seconds: Reset is real Unix time and Retry-After real seconds
+      (both rounded up, Retry-After at least 1), so a client that waits that long by its own real
+      clock is on time, never early (up to a second late: that is the headers' resolution).
+    - `clock`: real Unix time in seconds, injectable so a test can step time instead of sleeping;
+      the default never steps back. Times are taken to the microsecond and computed exactly.
+    """
+
+    limit: int
+    burst: int
+    window: float = _HOUR
+    time_scale: float = 1.0
+    clock: Callable[[], float] = field(default=_monotonic_unix_time, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, value in (("limit", self.limit), ("burst", self.burst)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"RateLimit.{name} must be a positive integer, got {value!r}")
+        if self.burst > self.limit:
+            raise ValueError(f"RateLimit.burst must not exceed the limit ({self.burst} > {self.limit})")
+        _positive_finite(self.window, "window")
+        _positive_finite(self.time_scale, "time_scale")
+
+    @classmethod
+    def plan(
+        cls,
+        name: str,
+        *,
+        window: float = _HOUR,
+        time_scale: float = 1.0,
+        clock: Callable[[], float] = _monotonic_unix_time,
+    ) -> RateLimit:
+        """A published plan by name (Free, Starter, Professional; any case)."""
+        for plan_name, (limit, burst) in RATE_LIMIT_PLANS.items():
+            if plan_name.lower() == name.strip().lower():
+                return cls(limit, burst, window=window, time_scale=time_scale, clock=clock)
+        raise ValueError(f"unknown plan {name!r}; known: {', '.join(RATE_LIMIT_PLANS)}")
+
+    @property
+    def real_window(self) -> float:
+        """The window's length in real seconds."""
+        return self.window / self.time_scale
+
+
+@dataclass(frozen=True)
+class RateLimitCounts:
+    """What the limiter saw, per API key (kept in memory for tests and benches; never served).
+
+    `requests`: add-event POSTs whose key passed authentication and that no fault other than Slow
+    shaped, counted whether or not limits were on (ROOT keys included); `limited`: those answered 429.
+    """
+
+    requests: Mapping[str, int]
+    limited: Mapping[str, int]
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def total_limited(self) -> int:
+        return sum(self.limited.values())
+
+
+@dataclass
+class _KeyWindow:
+    admitted: deque[Fraction]  # admission times still inside the window, oldest first
+    bucket_full_at: Fraction  # when the bucket is full again (GCRA's theoretical arrival time)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    admitted: bool
+    headers: tuple[tuple[str, str], ...]
+    retry_after: int  # meaningful when not admitted
+
+
+class _RateLimiter:
+    """The per-key state of one RateLimit; every method runs under the stand-in's lock."""
+
+    def __init__(self, config: RateLimit) -> None:
+        self.config = config
+        self._window = Fraction(config.window) / Fraction(config.time_scale)  # real seconds
+        self._interval = self._window / config.limit  # real seconds per token
+        self._keys: dict[str, _KeyWindow] = {}
+
+    def _now(self) -> Fraction:
+        return Fraction(round(self.config.clock() * 1_000_000), 1_000_000)
+
+    def admit(self, key: str) -> _Verdict:
+        now = self._now()
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _KeyWindow(deque(), now)
+        while state.admitted and state.admitted[0] + self._window <= now:
+            state.admitted.popleft()
+        admitted = len(state.admitted) < self.config.limit and self._whole_tokens(state, now) >= 1
+        if admitted:
+            state.admitted.append(now)
+            state.bucket_full_at = max(state.bucket_full_at, now) + self._interval
+        remaining, reset = self._remaining_and_reset(state, now)
+        headers = (
+            ("X-RateLimit-Limit", str(self.config.limit)),
+            ("X-RateLimit-Remaining", str(remaining)),
+            ("X-RateLimit-Reset", str(math.ceil(reset))),
+        )
+        return _Verdict(admitted, headers, max(1, math.ceil(reset - now)))
+
+    def _whole_tokens(self, state: _KeyWindow, now: Fraction) -> int:
+        burst = self.config.burst
+        return max(0, min(burst, math.floor((now - state.bucket_full_at) / self._interval) + burst))
+
+    def _remaining_and_reset(self, state: _KeyWindow, now: Fraction) -> tuple[int, Fraction]:
+        """Remaining, and when it next goes up if nothing more is sent (now if it cannot)."""
+        burst = self.config.burst
+        room = self.config.limit - len(state.admitted)
+        tokens = self._whole_tokens(state, now)
+        remaining = min(room, tokens)
+        if remaining >= burst:
+            return remaining, now
+        # The window gains room when its oldest request leaves; the bucket its next whole token.
+        window_rises = state.admitted[0] + self._window if room < self.config.limit else now
+        bucket_rises = state.bucket_full_at + (tokens + 1 - burst) * self._interval
+        if room < tokens:
+            return remaining, window_rises
+        if tokens < room:
+            return remaining, bucket_rises
+        return remaining, max(window_rises, bucket_rises)
+
+
 # --- records -----------------------------------------------------------------------------
 
 
@@ -227,7 +424,7 @@ _DEFAULT_FAULT_CODES = {
     401: KEY_NOT_FOUND,
     403: KEY_NOT_FOUND,
     404: "NOT_FOUND",
-    429: "RATE_LIMIT_EXCEEDED",
+    429: RATE_LIMIT_EXCEEDED,
 }
 
 
@@ -696,6 +893,9 @@ def _status_and_headers(status: int, headers: Iterable[tuple[str, str]]) -> byte
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connections of a burst of concurrent clients (they
+    # then retry a second later), which would distort rate-limit tests and benches.
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int, stand_in: BizKitHubStandIn) -> None:
         self.stand_in = stand_in
@@ -752,10 +952,13 @@ class BizKitHubStandIn:
         accepted_keys: Iterable[str] | None = None,
         *,
         key_refusal_status: int = 401,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         """`key_refusal_status`: the status of the PUBLIC_API_KEY_DOES_NOT_EXIST answer to a missing,
         malformed or unknown key. BizKitHub documents the code, not the status, and its statuses
-        default to 500: clients must switch on the code."""
+        default to 500: clients must switch on the code.
+
+        `rate_limit`: enforce this per-key limit (see RateLimit); None, the default: no limits."""
         _check_refusal_status(key_refusal_status)
         self._key_refusal_status = key_refusal_status
         self._lock = threading.Lock()
@@ -765,6 +968,9 @@ class BizKitHubStandIn:
         self._chaos_random = random.Random(0)
         self._reject_marker: str | None = None
         self._accepted_keys = frozenset(accepted_keys) if accepted_keys is not None else None
+        self._rate_limiter = _RateLimiter(rate_limit) if rate_limit is not None else None
+        self._rate_requests: Counter[str] = Counter()
+        self._rate_limited: Counter[str] = Counter()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -832,6 +1038,22 @@ class BizKitHubStandIn:
         with self._lock:
             self._key_refusal_status = status
 
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        with self._lock:
+            return self._rate_limiter.config if self._rate_limiter is not None else None
+
+    def set_rate_limit(self, rate_limit: RateLimit | None) -> None:
+        """Enforce `rate_limit` from now on, every key starting with a fresh window and a full bucket;
+        None: no limits. The counts (rate_limit_counts) are kept."""
+        with self._lock:
+            self._rate_limiter = _RateLimiter(rate_limit) if rate_limit is not None else None
+
+    def rate_limit_counts(self) -> RateLimitCounts:
+        """Requests per key and how many of them were answered 429, since start or reset()."""
+        with self._lock:
+            return RateLimitCounts(dict(self._rate_requests), dict(self._rate_limited))
+
     def script(self, *faults: Fault) -> None:
         with self._lock:
             self._faults.extend(faults)
@@ -849,7 +1071,13 @@ class BizKitHubStandIn:
             self._reject_marker = marker
 
     def reset(self) -> None:
+        """Forget calls, faults, chaos, the title marker, rate-limit windows and counts (the limit
+        itself, the accepted keys and the refusal status stay as configured)."""
         with self._lock:
+            if self._rate_limiter is not None:
+                self._rate_limiter = _RateLimiter(self._rate_limiter.config)
+            self._rate_requests.clear()
+            self._rate_limited.clear()
             self._calls.clear()
             self._faults.clear()
             self._chaos = []
@@ -917,9 +1145,33 @@ class BizKitHubStandIn:
     def _answer_add_event(self, request: _Request) -> _Answer:
         with self._lock:
             accepted_keys, refusal_status = self._accepted_keys, self._key_refusal_status
-        refusal = _check_auth(request.credentials, accepted_keys, refusal_status) or _check_content_type(
-            request.headers.get("content-type")
-        )
+        refusal = _check_auth(request.credentials, accepted_keys, refusal_status)
+        if refusal is not None:
+            return refusal
+        verdict = self._admit(request.credentials.key or "")
+        if verdict is None:
+            return self._answer_admitted(request)
+        if not verdict.admitted:
+            seconds = verdict.retry_after
+            limited = _error(429, RATE_LIMIT_EXCEEDED, "Too many requests", retry_after=seconds)
+            return dataclasses.replace(limited, headers=(*verdict.headers, ("Retry-After", str(seconds))))
+        answer = self._answer_admitted(request)
+        return dataclasses.replace(answer, headers=(*answer.headers, *verdict.headers))
+
+    def _admit(self, key: str) -> _Verdict | None:
+        """Count the request of an authenticated key; None when no limit applies to it."""
+        with self._lock:
+            # The check and the count happen under one lock: concurrent requests never overshoot.
+            self._rate_requests[key] += 1
+            if self._rate_limiter is None or key.startswith("ROOT"):
+                return None
+            verdict = self._rate_limiter.admit(key)
+            if not verdict.admitted:
+                self._rate_limited[key] += 1
+            return verdict
+
+    def _answer_admitted(self, request: _Request) -> _Answer:
+        refusal = _check_content_type(request.headers.get("content-type"))
         if refusal is not None:
             return refusal
         try:

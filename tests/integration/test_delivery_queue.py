@@ -22,7 +22,7 @@ from bookhook.settings import Settings
 from bookhook.sources import zapier
 from bookhook.sources.typeform import expected_signature
 from bookhook_dev import defaults, replay
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit, Status
 from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
 from bookhook_dev.typeform_samples import body_bytes, booking_response
 from tests.integration.conftest import Webhook, queued_count, zapier_booking
@@ -278,3 +278,22 @@ def test_a_booking_rate_limited_for_more_tries_than_allowed_is_delivered_once_on
     gaps = [later - earlier for earlier, later in itertools.pairwise(call_times)]
     assert len(gaps) == MAX_ATTEMPTS + 2
     assert min(gaps) >= 0.95, gaps  # Retry-After: 1, honoured every time
+
+
+def test_a_burst_past_the_free_plan_is_delivered_once_each_with_nothing_dead_lettered(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, drain: Callable[[], None]
+) -> None:
+    """80 bookings in a row against the Free plan (a burst of 50, then 1,000 an hour, the hour
+    compressed to a minute): those past what the limit allows meet 429s, wait as BizKitHub asks, and
+    are delivered later; waiting counts no tries, so none is dead-lettered (MAX_ATTEMPTS is 3)."""
+    stand_in.set_rate_limit(RateLimit.plan("Free", time_scale=60))
+    bookings = [zapier_booking(title=f"Burst booking {n:02d}") for n in range(80)]
+
+    replies = [webhook.post(booking) for booking in bookings]
+    drain()
+
+    assert sorted({reply.status for reply in replies}) == [200, 202]
+    delivered = sorted(event["title"] for event in stand_in.accepted_events)
+    assert delivered == sorted(booking["title"] for booking in bookings)  # each once
+    assert _messages(aws.dead_letter_queue_url) == []
+    assert stand_in.rate_limit_counts().total_limited > 0  # the limit was met
