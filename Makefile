@@ -83,4 +83,4 @@ integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
 clean:
-	rm -rf $(VENV) $(RUNTIME_VENV) $(SAM_VENV) build bench-results.json .mypy_cache .ruff_cache .pytest_cache .aws-sam
+	rm -rf $(VENV) $(RUNTIME_VENV) $(SAM_VENV) build bench-results.json .mypy_cache .ruff_cache .pytest_cache .hypothesis .aws-sam
