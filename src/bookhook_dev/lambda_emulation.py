@@ -11,7 +11,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -183,6 +183,21 @@ def _queue_attributes(properties: dict[str, Any]) -> dict[Any, str]:
     return {attribute: str(properties[key]) for key, attribute in names.items() if key in properties}
 
 
+def sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
+    """One SQS message, as `ReceiveMessage` returned it, in the form Lambda hands a consumer."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": defaults.REGION,
+    }
+
+
 class SqsPoller:
     """What Lambda's event source mapping does: receive a batch, invoke, delete what succeeded."""
 
@@ -204,20 +219,7 @@ class SqsPoller:
         arn = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        records = [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": arn,
-                "awsRegion": defaults.REGION,
-            }
-            for message in received
-        ]
+        records = [sqs_record(message, arn) for message in received]
         response = self._handler(
             {"Records": records}, LocalLambdaContext(function_name="bookhook-local-delivery")
         )

@@ -25,7 +25,7 @@ from bookhook.services import _AWS_CONFIG, build_services, build_worker
 from bookhook.settings import Settings
 from bookhook_dev import defaults, replay
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Fault, Raw, Slow, Status
-from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, SqsPoller
+from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, SqsPoller, sqs_record
 from tests.integration.conftest import Webhook, queued_count, zapier_booking
 from tests.integration.function_log import all_output, function_log
 
@@ -207,21 +207,7 @@ def test_two_invocations_holding_the_same_message_call_bizkithub_once(
     assert webhook.post(zapier_booking()).status == 202
     sqs = boto3.client("sqs")
     [message] = sqs.receive_message(QueueUrl=aws.delivery_queue_url, MaxNumberOfMessages=1)["Messages"]
-    event = {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:delivery",
-                "awsRegion": defaults.REGION,
-            }
-        ]
-    }
+    event = {"Records": [sqs_record(message, "arn:aws:sqs:eu-central-1:123456789012:delivery")]}
     answers: list[Any] = []
 
     def invoke() -> None:
@@ -513,21 +499,7 @@ def test_a_message_there_is_no_time_for_is_put_back_untried(
     assert webhook.post(zapier_booking()).status == 202
     sqs = boto3.client("sqs")
     [message] = sqs.receive_message(QueueUrl=aws.delivery_queue_url)["Messages"]
-    event = {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:delivery",
-                "awsRegion": defaults.REGION,
-            }
-        ]
-    }
+    event = {"Records": [sqs_record(message, "arn:aws:sqs:eu-central-1:123456789012:delivery")]}
 
     answer = delivery_worker.lambda_handler(event, LocalLambdaContext(timeout_seconds=8))
 
