@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
@@ -307,6 +307,14 @@ extra_headers = st.dictionaries(
 
 
 @FUZZ
+@example(  # found by make fuzz: a lone surrogate in a form body arrives as bytes that are not UTF-8
+    booking={"startTime": "2027-01-05T10:00:00+01:00", "calendarId": "\ud800"},
+    encoding="form",
+    raw=b"",
+    credential="bearer",
+    content_type="application/x-www-form-urlencoded",
+    extra={},
+)
 @given(
     booking=st.one_of(
         flat_booking(), st.builds(lambda e: {"event": e}, st.dictionaries(keys, json_values, max_size=6))
@@ -329,7 +337,12 @@ def test_zapier_route(
     if encoding == "json":
         body = json.dumps(booking, ensure_ascii=False).encode("utf-8", "surrogatepass")
     elif encoding == "form":
-        body = urlencode({k: str(v) for k, v in booking.items()}).encode("utf-8", "surrogatepass")
+        # Percent-encoded bytes, so a lone surrogate becomes bytes that are not UTF-8 (as a broken
+        # client would send them) rather than an error in the test itself.
+        def raw_text(text: object) -> bytes:
+            return str(text).encode("utf-8", "surrogatepass")
+
+        body = urlencode({raw_text(k): raw_text(v) for k, v in booking.items()}).encode("ascii")
     else:
         body = raw
     authentic = credential in ("bearer", "token-header")
