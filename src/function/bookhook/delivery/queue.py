@@ -20,7 +20,7 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bookhook.errors import ServiceUnavailable
 
@@ -94,6 +94,12 @@ class DeliveryQueue:
             raise ServiceUnavailable(
                 f"the delivery queue could not be written ({type(error).__name__})"
             ) from None
+
+
+def field_names(error: ValidationError, *, whole: str) -> list[str]:
+    """The fields a message or an event failed on, for the dead-letter queue: names, never values;
+    `whole` names a failure of the whole object (a check across fields)."""
+    return sorted({".".join(str(p) for p in d["loc"]) or whole for d in error.errors(include_input=False)})
 
 
 def parse_message(body: str) -> QueuedBooking:

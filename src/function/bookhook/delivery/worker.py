@@ -45,7 +45,7 @@ from bookhook.calendar.outcomes import (
 )
 from bookhook.deadline import Deadline
 from bookhook.delivery.booking import AWS_CALL_WORST_SECONDS, AddEvent, bizkithub_idempotency_key, failure_of
-from bookhook.delivery.queue import DeliveryQueue, QueuedBooking
+from bookhook.delivery.queue import DeliveryQueue, QueuedBooking, field_names
 from bookhook.delivery.records import BookingRecord, BookingRecords, BookingStoreUnavailable, fingerprint_of
 from bookhook.errors import ServiceUnavailable
 
@@ -131,10 +131,8 @@ class DeliveryWorker:
         try:
             event = CalendarEvent.model_validate(wire_event)
         except ValidationError as error:
-            fields = sorted({".".join(str(p) for p in d["loc"]) for d in error.errors(include_input=False)})
-            failure = {"reason": "invalid_event", "fields": fields}
-            self._dead_letter_queue.send(
-                message.model_copy(update={"failure": failure, "dead_lettered": True})
+            self._dead_letter(
+                message, {"reason": "invalid_event", "fields": field_names(error, whole="(event)")}
             )
             return WorkerResult("Unreadable")
         redriven = message.dead_lettered  # sent back from the dead-letter queue on purpose: start afresh
@@ -238,10 +236,7 @@ class DeliveryWorker:
         if holder.state == "rejected":
             return WorkerResult("AlreadyRejected")
         if not holder.matches(fingerprint):
-            failure = {"reason": "booking_key_conflict"}
-            self._dead_letter_queue.send(
-                message.model_copy(update={"failure": failure, "dead_lettered": True})
-            )
+            self._dead_letter(message, {"reason": "booking_key_conflict"})
             return WorkerResult("Conflict")
         if holder.state == "dead_lettered":
             return WorkerResult("AlreadyDeadLettered")  # a stale copy; a replay reopens it

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from bookhook.deadline import Deadline
 from bookhook.delivery.booking import AWS_CALL_WORST_SECONDS
-from bookhook.delivery.queue import parse_message
+from bookhook.delivery.queue import field_names, parse_message
 from bookhook.delivery.worker import DeliveryWorker, WorkerResult
 from bookhook.errors import ServiceUnavailable
 from bookhook.handlers.alarms import record_delivery_signals
@@ -96,10 +96,7 @@ def _batch_processor() -> BatchProcessor:
 
 
 def _field_names(error: ValueError) -> list[str]:
-    if isinstance(error, ValidationError):
-        details = error.errors(include_input=False)
-        return sorted({".".join(str(p) for p in d["loc"]) or "(message)" for d in details})
-    return ["(not JSON)"]
+    return field_names(error, whole="(message)") if isinstance(error, ValidationError) else ["(not JSON)"]
 
 
 def _log_result(result: WorkerResult, *, source: str, attempts: int, failure: Any) -> None:
