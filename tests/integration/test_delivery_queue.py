@@ -25,7 +25,7 @@ from bookhook_dev import defaults, replay
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit, Status
 from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
 from bookhook_dev.typeform_samples import body_bytes, booking_response
-from tests.integration.conftest import Webhook, queued_count, zapier_booking
+from tests.integration.conftest import Webhook, queue_settings, queued_count, zapier_booking
 
 MAX_ATTEMPTS = 3
 
@@ -37,18 +37,7 @@ def drain(
     """The webhook with a delivery queue, and a function that runs the worker until the queue is empty."""
     monkeypatch.setenv("DELIVERY_QUEUE_URL", aws.delivery_queue_url)
     webhook_module.use_services(None)
-    settings = Settings.from_environ(
-        {
-            "BOOKING_SECRET_ARN": aws.secret_arn,
-            "IDEMPOTENCY_TABLE_NAME": aws.table_name,
-            "BIZKITHUB_BASE_URL": stand_in.base_url,
-            "DELIVERY_QUEUE_URL": aws.delivery_queue_url,
-            "DEAD_LETTER_QUEUE_URL": aws.dead_letter_queue_url,
-            "DELIVERY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
-            "DELIVERY_BACKOFF_BASE_SECONDS": "0",
-            "DELIVERY_BACKOFF_CAP_SECONDS": "0",
-        }
-    )
+    settings = queue_settings(aws, stand_in, DELIVERY_MAX_ATTEMPTS=str(MAX_ATTEMPTS))
     delivery_worker.use_worker(build_worker(settings))
     poller = SqsPoller(boto3.client("sqs"), aws.delivery_queue_url, delivery_worker.lambda_handler)
 

@@ -26,26 +26,14 @@ from bookhook.settings import Settings
 from bookhook_dev import defaults, replay
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Fault, Raw, Slow, Status
 from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, SqsPoller, sqs_record
-from tests.integration.conftest import Webhook, queued_count, zapier_booking
+from tests.integration.conftest import Webhook, queue_settings, queued_count, zapier_booking
 from tests.integration.function_log import all_output, function_log
 
 ATTENDEE_PHONE = "+420777123456"
 
 
 def settings_for(aws: LocalResources, stand_in: BizKitHubStandIn, **extra: str) -> Settings:
-    return Settings.from_environ(
-        {
-            "BOOKING_SECRET_ARN": aws.secret_arn,
-            "IDEMPOTENCY_TABLE_NAME": aws.table_name,
-            "BIZKITHUB_BASE_URL": stand_in.base_url,
-            "BIZKITHUB_READ_TIMEOUT_SECONDS": "2",
-            "DELIVERY_QUEUE_URL": aws.delivery_queue_url,
-            "DEAD_LETTER_QUEUE_URL": aws.dead_letter_queue_url,
-            "DELIVERY_BACKOFF_BASE_SECONDS": "0",
-            "DELIVERY_BACKOFF_CAP_SECONDS": "0",
-            **extra,
-        }
-    )
+    return queue_settings(aws, stand_in, BIZKITHUB_READ_TIMEOUT_SECONDS="2", **extra)
 
 
 class Intercepted:

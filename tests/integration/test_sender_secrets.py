@@ -20,13 +20,12 @@ import pytest
 from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.services import build_worker
-from bookhook.settings import Settings
 from bookhook.sources.stripe import signature_header
 from bookhook.sources.typeform import expected_signature
 from bookhook_dev import defaults, stripe_samples, typeform_samples
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
 from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
-from tests.integration.conftest import Reply, Webhook, queued_count, zapier_booking
+from tests.integration.conftest import Reply, Webhook, queue_settings, queued_count, zapier_booking
 
 SENDERS = ("zapier", "typeform", "stripe")
 GOOD = {
@@ -176,17 +175,7 @@ def test_webhook_secrets_not_an_object_stops_every_sender_but_not_the_worker(
         assert value not in out
 
     # The API key is its own part of the secret: the delivery worker still books the queued booking.
-    settings = Settings.from_environ(
-        {
-            "BOOKING_SECRET_ARN": aws.secret_arn,
-            "IDEMPOTENCY_TABLE_NAME": aws.table_name,
-            "BIZKITHUB_BASE_URL": stand_in.base_url,
-            "DELIVERY_QUEUE_URL": aws.delivery_queue_url,
-            "DEAD_LETTER_QUEUE_URL": aws.dead_letter_queue_url,
-            "DELIVERY_BACKOFF_BASE_SECONDS": "0",
-            "DELIVERY_BACKOFF_CAP_SECONDS": "0",
-        }
-    )
+    settings = queue_settings(aws, stand_in)
     delivery_worker.use_worker(build_worker(settings))
     try:
         poller = SqsPoller(boto3.client("sqs"), aws.delivery_queue_url, delivery_worker.lambda_handler)
