@@ -162,6 +162,13 @@ def queued_count(queue_url: str, sqs: Any = None) -> int:
     return sum(int(value) for value in attributes.values())
 
 
+def queue_is_empty(queue_url: str, sqs: Any = None) -> bool:
+    """Whether nothing is left on a queue. moto takes each count at its own moment, so a message
+    whose delay or visibility timeout ends between two of them is in none: an empty reading only
+    counts when a second one agrees."""
+    return queued_count(queue_url, sqs) == 0 and queued_count(queue_url, sqs) == 0
+
+
 def zapier_booking(**overrides: Any) -> dict[str, Any]:
     """A flat Zapier booking; override or remove (value None) fields per test."""
     booking: dict[str, Any] = {

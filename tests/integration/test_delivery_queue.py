@@ -25,7 +25,7 @@ from bookhook_dev import defaults, replay
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit, Status
 from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
 from bookhook_dev.typeform_samples import body_bytes, booking_response
-from tests.integration.conftest import Webhook, queue_settings, queued_count, zapier_booking
+from tests.integration.conftest import Webhook, queue_is_empty, queue_settings, queued_count, zapier_booking
 
 MAX_ATTEMPTS = 3
 
@@ -44,7 +44,7 @@ def drain(
     def run() -> None:
         # Until nothing is left, delayed messages (BizKitHub's Retry-After) included.
         deadline = time.monotonic() + 30
-        while queued_count(aws.delivery_queue_url) and time.monotonic() < deadline:
+        while not queue_is_empty(aws.delivery_queue_url) and time.monotonic() < deadline:
             if poller.poll_once() == 0:
                 time.sleep(0.1)
 

@@ -26,7 +26,7 @@ from bookhook.settings import Settings
 from bookhook_dev import defaults, replay
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Fault, Raw, Slow, Status
 from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, SqsPoller, sqs_record
-from tests.integration.conftest import Webhook, queue_settings, queued_count, zapier_booking
+from tests.integration.conftest import Webhook, queue_is_empty, queue_settings, queued_count, zapier_booking
 from tests.integration.function_log import all_output, function_log
 
 ATTENDEE_PHONE = "+420777123456"
@@ -78,7 +78,7 @@ def worker(aws: LocalResources, stand_in: BizKitHubStandIn, function_env: None) 
 def drain(poller: SqsPoller, aws: LocalResources) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if poller.poll_once() == 0 and queued_count(aws.delivery_queue_url) == 0:
+        if poller.poll_once() == 0 and queue_is_empty(aws.delivery_queue_url):
             return
         time.sleep(0.05)
     raise AssertionError("the delivery queue did not drain")

@@ -35,7 +35,7 @@ from bookhook.settings import Settings
 from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Drop, Fault, Slow, Status
 from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
-from tests.integration.conftest import Reply, Webhook, queued_count
+from tests.integration.conftest import Reply, Webhook, queue_is_empty
 
 BOOKINGS = 200
 CLASH_EVERY = 20  # every 20th booking clashes with a blocking event: 10 rejections
@@ -101,16 +101,6 @@ class AddEventOutcomes:
         return {title for title, outcomes in self.by_title.items() if "no answer" in outcomes}
 
 
-def _queue_is_empty(sqs: Any, queue_url: str) -> bool:
-    # Each count is taken at its own moment, so a message whose delay or visibility timeout ends
-    # between two of them is in none: an empty reading only counts when a second one agrees.
-    return _counted_empty(sqs, queue_url) and _counted_empty(sqs, queue_url)
-
-
-def _counted_empty(sqs: Any, queue_url: str) -> bool:
-    return queued_count(queue_url, sqs) == 0
-
-
 def _dead_letters(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
@@ -163,10 +153,10 @@ def test_two_hundred_bookings_three_times_each_through_chaos(
     sqs = boto3.client("sqs")
     poller = SqsPoller(sqs, aws.delivery_queue_url, delivery_worker.lambda_handler)
     deadline = time.monotonic() + 240
-    while not _queue_is_empty(sqs, aws.delivery_queue_url) and time.monotonic() < deadline:
+    while not queue_is_empty(aws.delivery_queue_url, sqs) and time.monotonic() < deadline:
         if poller.poll_once() == 0:
             time.sleep(0.2)  # messages delayed by backoff or Retry-After
-    assert _queue_is_empty(sqs, aws.delivery_queue_url), "the delivery queue did not drain"
+    assert queue_is_empty(aws.delivery_queue_url, sqs), "the delivery queue did not drain"
     time.sleep(1)  # let slow calls the clients gave up on finish, so BizKitHub's count is final
 
     # Then: every booking is in BizKitHub exactly once, but for ambiguous duplicates, which are counted

@@ -25,7 +25,13 @@ from bookhook.sources.typeform import expected_signature
 from bookhook_dev import defaults, stripe_samples, typeform_samples
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
 from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
-from tests.integration.conftest import Reply, Webhook, queue_settings, queued_count, zapier_booking
+from tests.integration.conftest import (
+    Reply,
+    Webhook,
+    queue_is_empty,
+    queue_settings,
+    zapier_booking,
+)
 
 SENDERS = ("zapier", "typeform", "stripe")
 GOOD = {
@@ -180,7 +186,7 @@ def test_webhook_secrets_not_an_object_stops_every_sender_but_not_the_worker(
     try:
         poller = SqsPoller(boto3.client("sqs"), aws.delivery_queue_url, delivery_worker.lambda_handler)
         deadline = time.monotonic() + 20
-        while queued_count(aws.delivery_queue_url) and time.monotonic() < deadline:
+        while not queue_is_empty(aws.delivery_queue_url) and time.monotonic() < deadline:
             if poller.poll_once() == 0:
                 time.sleep(0.1)
     finally:
