@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,16 +29,25 @@ from bookhook_dev.typeform_samples import body_bytes, booking_response
 from tests.integration.conftest import Webhook, queue_is_empty, queue_settings, queued_count, zapier_booking
 
 MAX_ATTEMPTS = 3
+SCALED_HOUR_SECONDS = 60  # RateLimit(..., time_scale=60): BizKitHub's hour lasts a minute
 
 
 @pytest.fixture
 def drain(
     webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[], None]]:
-    """The webhook with a delivery queue, and a function that runs the worker until the queue is empty."""
+    """The webhook with a delivery queue, and a function that runs the worker until the queue is empty.
+    Rate limits set on the stand-in here run BizKitHub's hour in a minute: pacing is told so."""
     monkeypatch.setenv("DELIVERY_QUEUE_URL", aws.delivery_queue_url)
+    monkeypatch.setenv("BIZKITHUB_RATE_LIMIT_WINDOW_SECONDS", str(SCALED_HOUR_SECONDS))
     webhook_module.use_services(None)
-    settings = queue_settings(aws, stand_in, DELIVERY_MAX_ATTEMPTS=str(MAX_ATTEMPTS))
+    settings = queue_settings(
+        aws,
+        stand_in,
+        DELIVERY_MAX_ATTEMPTS=str(MAX_ATTEMPTS),
+        BIZKITHUB_RATE_LIMIT_WINDOW_SECONDS=str(SCALED_HOUR_SECONDS),
+        BIZKITHUB_PACING=os.environ.get("BIZKITHUB_PACING", "on"),
+    )
     delivery_worker.use_worker(build_worker(settings))
     poller = SqsPoller(boto3.client("sqs"), aws.delivery_queue_url, delivery_worker.lambda_handler)
 
@@ -269,13 +279,23 @@ def test_a_booking_rate_limited_for_more_tries_than_allowed_is_delivered_once_on
     assert min(gaps) >= 0.95, gaps  # Retry-After: 1, honoured every time
 
 
+@pytest.mark.parametrize("pacing", ["on", "off"])
 def test_a_burst_past_the_free_plan_is_delivered_once_each_with_nothing_dead_lettered(
-    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources, drain: Callable[[], None]
+    pacing: str,
+    monkeypatch: pytest.MonkeyPatch,
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    aws: LocalResources,
+    request: pytest.FixtureRequest,
 ) -> None:
     """80 bookings in a row against the Free plan (a burst of 50, then 1,000 an hour, the hour
-    compressed to a minute): those past what the limit allows meet 429s, wait as BizKitHub asks, and
-    are delivered later; waiting counts no tries, so none is dead-lettered (MAX_ATTEMPTS is 3)."""
-    stand_in.set_rate_limit(RateLimit.plan("Free", time_scale=60))
+    compressed to a minute). With pacing, the headers warn before the limit is met: the rest are
+    queued and spaced at the plan's rate, and no call is answered 429. Without it, those past the
+    limit meet 429s and wait as BizKitHub asks. Either way each is delivered once, and none is
+    dead-lettered (waiting counts no tries; MAX_ATTEMPTS is 3)."""
+    monkeypatch.setenv("BIZKITHUB_PACING", pacing)
+    drain: Callable[[], None] = request.getfixturevalue("drain")
+    stand_in.set_rate_limit(RateLimit.plan("Free", time_scale=SCALED_HOUR_SECONDS))
     bookings = [zapier_booking(title=f"Burst booking {n:02d}") for n in range(80)]
 
     replies = [webhook.post(booking) for booking in bookings]
@@ -285,4 +305,8 @@ def test_a_burst_past_the_free_plan_is_delivered_once_each_with_nothing_dead_let
     delivered = sorted(event["title"] for event in stand_in.accepted_events)
     assert delivered == sorted(booking["title"] for booking in bookings)  # each once
     assert _messages(aws.dead_letter_queue_url) == []
-    assert stand_in.rate_limit_counts().total_limited > 0  # the limit was met
+    limited = stand_in.rate_limit_counts().total_limited
+    if pacing == "on":
+        assert limited == 0  # one process: every caller knew what the last answer said
+    else:
+        assert limited > 0  # the limit was met

@@ -454,6 +454,8 @@ def test_settings_defaults() -> None:
         "stripe_allow_test_mode": False,
         "stripe_metadata_defaults": "{}",
         "stripe_signature_tolerance_seconds": 300,
+        "bizkithub_pacing": "on",
+        "bizkithub_rate_limit_window_seconds": 3600,
     }
     assert config.zone is None
     assert config.typeform_rules_path == ROOT / "src/function/typeform_rules.toml"

@@ -11,6 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# The worst an AWS call can take with the clients' timeouts (services._AWS_CONFIG: one try, 1 s to
+# connect, 2 s to read); a step that makes one starts only when this much time is left.
+AWS_CALL_WORST_SECONDS = 3.2
+
 
 @dataclass(frozen=True)
 class Deadline:

@@ -18,6 +18,7 @@ from botocore.config import Config
 
 from bookhook.calendar.client import BizKitHubClient, build_pool
 from bookhook.delivery.booking import BookingDelivery
+from bookhook.delivery.pacing import Pacer
 from bookhook.delivery.queue import DeliveryQueue
 from bookhook.delivery.records import BookingRecords
 from bookhook.delivery.worker import DeliveryWorker
@@ -75,7 +76,7 @@ def _clients(
     secretsmanager: SecretsManagerClient | None,
     dynamodb: DynamoDBClient | None,
     pool: urllib3.PoolManager | None,
-) -> tuple[SecretStore, BizKitHubClient, BookingRecords]:
+) -> tuple[SecretStore, BizKitHubClient, BookingRecords, Pacer | None]:
     secrets = SecretStore(
         settings.booking_secret_arn,
         max_age_seconds=settings.secret_max_age_seconds,
@@ -93,12 +94,19 @@ def _clients(
             read_timeout=settings.bizkithub_read_timeout_seconds,
         ),
     )
+    dynamodb = dynamodb or boto3.client("dynamodb", config=_AWS_CONFIG)
     records = BookingRecords(
-        settings.idempotency_table_name,
-        dynamodb or boto3.client("dynamodb", config=_AWS_CONFIG),
-        ttl_days=settings.idempotency_ttl_days,
+        settings.idempotency_table_name, dynamodb, ttl_days=settings.idempotency_ttl_days
     )
-    return secrets, client, records
+    pacer = None
+    if settings.bizkithub_pacing == "on":
+        # One per container, shared by the webhook's and the worker's calls alike.
+        pacer = Pacer(
+            settings.idempotency_table_name,
+            dynamodb,
+            window_seconds=settings.bizkithub_rate_limit_window_seconds,
+        )
+    return secrets, client, records, pacer
 
 
 def build_services(
@@ -109,7 +117,9 @@ def build_services(
     pool: urllib3.PoolManager | None = None,
     sqs: SQSClient | None = None,
 ) -> Services:
-    secrets, client, records = _clients(settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool)
+    secrets, client, records, pacer = _clients(
+        settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool
+    )
     queue = None
     if settings.delivery_queue_url:
         queue = DeliveryQueue(settings.delivery_queue_url, sqs or boto3.client("sqs", config=_AWS_CONFIG))
@@ -120,6 +130,7 @@ def build_services(
         # Outlives the request (which ends by its deadline), so it never lapses while a call is out.
         lease_seconds=settings.webhook_deadline_seconds + 5,
         queue=queue,
+        pacer=pacer,
     )
     # Imported here, not at the top: the delivery worker shares this module but maps no webhooks.
     from bookhook.sources import stripe, typeform, zapier
@@ -149,7 +160,9 @@ def build_worker(
         raise SettingsError(
             "invalid configuration: the worker needs DELIVERY_QUEUE_URL and DEAD_LETTER_QUEUE_URL"
         )
-    _, client, records = _clients(settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool)
+    _, client, records, pacer = _clients(
+        settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool
+    )
     sqs = sqs or boto3.client("sqs", config=_AWS_CONFIG)
     return DeliveryWorker(
         records=records,
@@ -159,6 +172,7 @@ def build_worker(
         max_attempts=settings.delivery_max_attempts,
         lease_seconds=settings.delivery_lease_seconds,
         rate_limit_max_wait_seconds=settings.delivery_rate_limit_max_wait_seconds,
+        pacer=pacer,
         backoff_base_seconds=settings.delivery_backoff_base_seconds,
         backoff_cap_seconds=settings.delivery_backoff_cap_seconds,
     )

@@ -68,6 +68,15 @@ class Settings(BaseModel):
     delivery_rate_limit_max_wait_seconds: Annotated[
         int, Field(alias="DELIVERY_RATE_LIMIT_MAX_WAIT_SECONDS", ge=900, le=14 * 24 * 3600)
     ] = 3 * 24 * 3600
+    # Pacing (bookhook.delivery.pacing): `on` spaces calls at BizKitHub's rate limit when its
+    # headers say the window is nearly spent, and holds every call during a 429's Retry-After;
+    # `off` calls at once and meets the limit as it comes (a 429 is still waited out).
+    bizkithub_pacing: Annotated[Literal["on", "off"], Field(alias="BIZKITHUB_PACING")] = "on"
+    # The length of BizKitHub's rate-limit window: an hour in every published plan. With the limit
+    # from the X-RateLimit-Limit header, it gives the sustained rate paced calls are spaced at.
+    bizkithub_rate_limit_window_seconds: Annotated[
+        float, Field(alias="BIZKITHUB_RATE_LIMIT_WINDOW_SECONDS", gt=0, le=24 * 3600)
+    ] = 3600
     max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", gt=0, le=10 * 1024 * 1024)] = 256 * 1024
     # Relative paths are read from the function's root (where `bookhook/` is), so the file deployed
     # beside the code is found whatever the working directory.

@@ -27,6 +27,7 @@ text, and urllib3's own log lines (which include the query string and so `?apiKe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.utils
 import json
 import logging
@@ -51,6 +52,7 @@ from bookhook.calendar.outcomes import (
     BadResponse,
     Created,
     KeyRefused,
+    Quota,
     RateLimited,
     Rejected,
     Unavailable,
@@ -69,6 +71,9 @@ _DEFAULT_CONNECT_TIMEOUT = 3.0
 _DEFAULT_READ_TIMEOUT = 8.0
 _EVENT_ID = re.compile(r"[a-z]{32}")
 _SAFE_ERROR_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,12}")
+# A Reset below this is not a Unix time (it would be before 2001): read it as seconds from now.
+_EARLIEST_UNIX_RESET = 1_000_000_000
 _API_KEY_IN_TEXT = re.compile(r"(apiKey=)[^&\s'\"]+")
 _log = logging.getLogger(__name__)
 
@@ -392,7 +397,7 @@ class BizKitHubClient:
             _discard(response)
             if 200 <= status <= 299:
                 # The status line said success: the event exists, whatever became of the body.
-                return Created(None)
+                return Created(None, quota=parse_quota(response.headers))
             return Unavailable(True, _cause(error, watchdog), status=status)
         if data is None:
             _discard(response)  # never drain an oversized body: close the connection instead
@@ -482,6 +487,11 @@ def _cause(error: BaseException, watchdog: _Watchdog | None) -> str:
 
 
 def _classify(status: int, headers: Mapping[str, str], data: bytes | None) -> AddEventOutcome:
+    """The outcome, carrying what the answer's rate-limit headers said (for pacing)."""
+    return dataclasses.replace(_outcome_of(status, headers, data), quota=parse_quota(headers))
+
+
+def _outcome_of(status: int, headers: Mapping[str, str], data: bytes | None) -> AddEventOutcome:
     """BizKitHub's advice: switch on the internal code, fall back on the status when it is unknown."""
     payload = _json_or_none(data) if data is not None else None
     if 200 <= status <= 299:
@@ -539,6 +549,29 @@ def _body_retry_after(payload: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return max(1, min(value, MAX_RETRY_AFTER_SECONDS))
     return None
+
+
+def parse_quota(headers: Mapping[str, str], *, now: float | None = None) -> Quota | None:
+    """`X-RateLimit-Limit`, `-Remaining` and `-Reset`, each read only if it is a plain whole number
+    of at most 12 digits (None otherwise); None when the answer carried none of them."""
+    limit, remaining, reset = (
+        _whole_number(headers.get(f"X-RateLimit-{name}")) for name in ("Limit", "Remaining", "Reset")
+    )
+    if limit is None and remaining is None and reset is None:
+        return None
+    reset_at: float | None = None
+    if reset is not None:
+        reset_at = (
+            float(reset) if reset >= _EARLIEST_UNIX_RESET else (time.time() if now is None else now) + reset
+        )
+    return Quota(limit=limit if limit else None, remaining=remaining, reset_at=reset_at)
+
+
+def _whole_number(value: str | None) -> int | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if _WHOLE_NUMBER.fullmatch(value) else None
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> int | None:

@@ -9,11 +9,25 @@ an outcome means for the sender and for the booking record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 KEY_NOT_FOUND = "PUBLIC_API_KEY_DOES_NOT_EXIST"
 RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
 KNOWN_CODES = frozenset({KEY_NOT_FOUND, RATE_LIMIT_EXCEEDED})
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What an answer's `X-RateLimit-*` headers said about the API key's rate limit.
+
+    `limit`: requests allowed in the window; `remaining`: how many more may go now; `reset_at`: the
+    Unix time the window resets (BizKitHub's docs) or, as some limiters mean it, when `remaining`
+    next rises. Each is None when its header was missing or unreadable.
+    """
+
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None
 
 
 @dataclass(frozen=True)
@@ -22,6 +36,7 @@ class Created:
     (no body, not JSON, another shape, an id not of 32 lowercase letters)."""
 
     event_id: str | None
+    quota: Quota | None = field(default=None, compare=False)  # the answer's rate-limit headers
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,7 @@ class Rejected:
 
     status: int
     code: str | None
+    quota: Quota | None = field(default=None, compare=False)  # the answer's rate-limit headers
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class Unavailable:
     status: int | None = None
     code: str | None = None
     retry_after: int | None = None
+    quota: Quota | None = field(default=None, compare=False)  # the answer's rate-limit headers
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,7 @@ class RateLimited:
     status: int
     code: str | None
     retry_after: int | None
+    quota: Quota | None = field(default=None, compare=False)  # the answer's rate-limit headers
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,7 @@ class KeyRefused:
 
     status: int | None
     code: str | None
+    quota: Quota | None = field(default=None, compare=False)  # the answer's rate-limit headers
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,7 @@ class BadResponse:
 
     status: int
     code: str | None
+    quota: Quota | None = field(default=None, compare=False)  # the answer's rate-limit headers
 
 
 AddEventOutcome = Created | Rejected | Unavailable | RateLimited | KeyRefused | BadResponse

@@ -26,8 +26,10 @@ exactly this case; the README says so and the fault-injection test counts them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -45,7 +47,8 @@ from bookhook.calendar.outcomes import (
     retry_after_of,
     unknown_code,
 )
-from bookhook.deadline import Deadline
+from bookhook.deadline import AWS_CALL_WORST_SECONDS, Deadline
+from bookhook.delivery.pacing import Later, Pacer
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking
 from bookhook.delivery.records import BookingRecord, BookingRecords, BookingStoreUnavailable, fingerprint_of
 from bookhook.errors import (
@@ -61,9 +64,6 @@ from bookhook.sources import Booking, UnbookedHalf
 
 IN_FLIGHT_RETRY_AFTER_SECONDS = 10
 _POLL_INTERVAL_SECONDS = 0.2
-# The worst an AWS call can take with the clients' timeouts (services._WEBHOOK_AWS_CONFIG: one try,
-# 1 s to connect, 2 s to read); a step starts only when this much time is left.
-AWS_CALL_WORST_SECONDS = 3.2
 # Kept back from the BizKitHub call for what must follow it: recording the eventId and, if that
 # fails, queueing it (or queueing the booking, then recording that): two AWS calls.
 _AFTER_CALL_RESERVE_SECONDS = 2 * AWS_CALL_WORST_SECONDS
@@ -73,6 +73,9 @@ _MIN_CALL_SECONDS = 1.0
 _CLAIM_NEEDS_SECONDS = AWS_CALL_WORST_SECONDS + _MIN_CALL_SECONDS
 _RECORD_TRIES = 3
 _RECORD_BACKOFF_SECONDS = 0.1
+# Under pacing, a webhook whose slot is this near waits for it and calls (the sender hears 200);
+# a later slot goes on the queue with the booking (202).
+_MAX_SLOT_WAIT_SECONDS = 1.0
 _log = logging.getLogger(__name__)
 
 
@@ -97,6 +100,8 @@ class DeliveryResult:
     unknown_code: str | None = None  # an error code BizKitHub gave that we do not know
     event_id_unknown: bool = False  # this request got a 2xx without a usable eventId
     unrecorded: bool = False  # this request got an eventId the record could not take in time
+    calls_avoided: bool = False  # queued by pacing without calling BizKitHub
+    paused_seconds: float = 0.0  # how much this request's 429 added to the shared pause
 
 
 class BookingDelivery:
@@ -108,9 +113,11 @@ class BookingDelivery:
         in_flight_wait_seconds: float,
         lease_seconds: float,
         queue: DeliveryQueue | None = None,
+        pacer: Pacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._records = records
+        self._pacer = pacer
         self._add_event = add_event
         self._queue = queue
         self._in_flight_wait = in_flight_wait_seconds
@@ -123,16 +130,31 @@ class BookingDelivery:
         existing = self._claim(booking.key, fingerprint, owner, deadline)
         if existing is not None:
             return _answer_from(existing)
+        if self._pacer is not None:
+            decision = self._pacer.before_call(
+                reserved=None,
+                max_wait=_MAX_SLOT_WAIT_SECONDS,
+                deadline=deadline,
+                keep=_MIN_CALL_SECONDS + _AFTER_CALL_RESERVE_SECONDS,
+            )
+            if isinstance(decision, Later):
+                return self._wait_for_slot(booking, source, owner, decision, deadline)
         outcome = self._add_event(
             booking.event,
             bizkithub_idempotency_key(booking.key),
             deadline=deadline.less(_AFTER_CALL_RESERVE_SECONDS).at,
         )
         if isinstance(outcome, Created):
-            return self._created(booking, source, fingerprint, outcome, deadline)
-        if isinstance(outcome, Rejected):
-            return self._rejected(booking, source, owner, outcome, deadline)
-        return self._hand_off(booking, source, owner, outcome, deadline)
+            result = self._created(booking, source, fingerprint, outcome, deadline)
+        elif isinstance(outcome, Rejected):
+            result = self._rejected(booking, source, owner, outcome, deadline)
+        else:
+            result = self._hand_off(booking, source, owner, outcome, deadline)
+        if self._pacer is not None:
+            # After the booking is settled: sharing what the answer said is advice, the booking is not.
+            paused = self._pacer.after_call(outcome, deadline=deadline)
+            result = dataclasses.replace(result, paused_seconds=paused)
+        return result
 
     def _claim(self, key: str, fingerprint: str, owner: str, deadline: Deadline) -> BookingRecord | None:
         """None once this request holds the booking with time left to call and settle; else the
@@ -271,6 +293,29 @@ class BookingDelivery:
             with contextlib.suppress(BookingStoreUnavailable):
                 self._records.record_queued(booking.key, owner, reason=reason)
         return DeliveryResult(status="queued", failure_reason=reason, unknown_code=unknown_code(outcome))
+
+    def _wait_for_slot(
+        self, booking: Booking, source: str, owner: str, later: Later, deadline: Deadline
+    ) -> DeliveryResult:
+        """Pacing: BizKitHub is not called now. The booking waits on the queue until its slot (or
+        the pause's end), taking its reserved slot with it; a wasted request is avoided."""
+        reason = "Paused" if later.paused else "Paced"
+        now = time.time()
+        wait = math.ceil(max(0.0, later.until - now))
+        if self._queue is None:
+            self._release(booking.key, owner, deadline)
+            raise BizKitHubUnavailable(
+                "BizKitHub's rate limit is spent for now; retry later", retry_after=max(1, wait)
+            )
+        message = _message(booking, source, kind="deliver", failure={"reason": reason}, handed_off_by=owner)
+        waiting = message.model_copy(
+            update={"not_before": later.until, "rate_limited_since": now, "paced_slot": later.slot}
+        )
+        self._send_or_release(waiting, booking.key, owner, deadline, delay_seconds=wait)
+        if deadline.allows(AWS_CALL_WORST_SECONDS):
+            with contextlib.suppress(BookingStoreUnavailable):
+                self._records.record_queued(booking.key, owner, reason=reason)
+        return DeliveryResult(status="queued", failure_reason=reason, calls_avoided=True)
 
     def _send_or_release(
         self, message: QueuedBooking, key: str, owner: str, deadline: Deadline, *, delay_seconds: int = 0

@@ -48,6 +48,9 @@ class QueuedBooking(BaseModel):
     # later than SQS's longest delay; and since when this booking has been waiting on the limit.
     not_before: float | None = None
     rate_limited_since: float | None = None
+    # Pacing: the call slot (Unix time) reserved for this booking; it calls then without reserving
+    # again (see delivery.pacing). Consumed by the call.
+    paced_slot: float | None = None
     # Why it is kept: {"reason": ..., "status": ..., "bizkithubError": ...}; never a secret.
     failure: dict[str, Any] | None = None
     # For webhooks that could not be mapped: the body exactly as received, and its content type.

@@ -22,6 +22,7 @@ batch reports the message as failed and SQS offers it again after the visibility
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import random
@@ -43,16 +44,19 @@ from bookhook.calendar.outcomes import (
     retry_after_of,
     unknown_code,
 )
-from bookhook.deadline import Deadline
-from bookhook.delivery.booking import AWS_CALL_WORST_SECONDS, AddEvent, bizkithub_idempotency_key, failure_of
+from bookhook.deadline import AWS_CALL_WORST_SECONDS, Deadline
+from bookhook.delivery.booking import AddEvent, bizkithub_idempotency_key, failure_of
+from bookhook.delivery.pacing import DEFAULT_PAUSE_SECONDS, Later, Pacer
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking, field_names
 from bookhook.delivery.records import BookingRecord, BookingRecords, BookingStoreUnavailable, fingerprint_of
 from bookhook.errors import ServiceUnavailable
 
 _log = logging.getLogger(__name__)
 _RECORD_TRIES = 3
-# A 429 without Retry-After: wait a minute (BizKitHub's own example asks for an hour).
-_RATE_LIMIT_DEFAULT_WAIT_SECONDS = 60
+# What a message needs after pacing let it through: the lease, a short call, the writes after it.
+CALL_NEEDS_SECONDS = AWS_CALL_WORST_SECONDS * 3 + 1
+# Under pacing, a slot this near is waited for in the invocation; a later one on the queue.
+_MAX_SLOT_WAIT_SECONDS = 2.0
 
 
 class BookingBusy(ServiceUnavailable):
@@ -68,6 +72,8 @@ class WorkerResult:
     unknown_code: str | None = None
     event_id_unknown: bool = False
     unrecorded: bool = False  # created, but the eventId went on the queue (or, failing that, the log)
+    calls_avoided: bool = False  # put back by pacing without calling BizKitHub
+    paused_seconds: float = 0.0  # how much this try's 429 added to the shared pause
 
 
 class DeliveryWorker:
@@ -83,6 +89,7 @@ class DeliveryWorker:
         backoff_cap_seconds: float,
         lease_seconds: float,
         rate_limit_max_wait_seconds: float = 3 * 24 * 3600,
+        pacer: Pacer | None = None,
         jitter: Callable[[float], float] = lambda ceiling: random.uniform(0, ceiling),  # noqa: S311 - not crypto
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -95,6 +102,7 @@ class DeliveryWorker:
         self._cap = backoff_cap_seconds
         self._lease_seconds = lease_seconds
         self._rate_limit_max_wait = rate_limit_max_wait_seconds
+        self._pacer = pacer
         self._jitter = jitter
         self._clock = clock
 
@@ -138,15 +146,46 @@ class DeliveryWorker:
         redriven = message.dead_lettered  # sent back from the dead-letter queue on purpose: start afresh
         if redriven:
             message = message.model_copy(
-                update={"attempts": 0, "dead_lettered": False, "not_before": None, "rate_limited_since": None}
+                update={
+                    "attempts": 0,
+                    "dead_lettered": False,
+                    "not_before": None,
+                    "rate_limited_since": None,
+                    "paced_slot": None,
+                }
             )
         now = self._clock()
         if message.not_before is not None and message.not_before > now + 1:
             # Still inside BizKitHub's Retry-After (longer than one SQS delay): wait on, uncalled.
             self._delivery_queue.send(message, delay_seconds=math.ceil(message.not_before - now))
             return WorkerResult("StillWaiting")
+        if self._pacer is not None:
+            decision = self._pacer.before_call(
+                reserved=message.paced_slot,
+                max_wait=_MAX_SLOT_WAIT_SECONDS,
+                deadline=deadline,
+                keep=CALL_NEEDS_SECONDS,
+            )
+            if isinstance(decision, Later):
+                return self._wait_for_slot(message, decision, key, fingerprint, redriven)
         owner = f"worker:{uuid.uuid4().hex}"
-        holder = self._records.lease(
+        holder = self._lease(message, key, fingerprint, owner, redriven)
+        if holder is not None:
+            return self._not_ours(holder, fingerprint, message)
+        outcome = self._add_event(
+            event, bizkithub_idempotency_key(key), deadline=deadline.less(AWS_CALL_WORST_SECONDS * 2).at
+        )
+        result = self._settle_outcome(message, outcome, key, fingerprint, owner, deadline)
+        if self._pacer is not None:
+            # After the booking is settled: sharing what the answer said is advice, the booking is not.
+            paused = self._pacer.after_call(outcome, deadline=deadline)
+            result = dataclasses.replace(result, paused_seconds=paused)
+        return result
+
+    def _lease(
+        self, message: QueuedBooking, key: str, fingerprint: str, owner: str, redriven: bool
+    ) -> BookingRecord | None:
+        return self._records.lease(
             key,
             fingerprint,
             owner,
@@ -154,18 +193,24 @@ class DeliveryWorker:
             handed_off_by=message.handed_off_by,
             reopen=redriven,
         )
-        if holder is not None:
-            return self._not_ours(holder, fingerprint, message)
-        outcome = self._add_event(
-            event, bizkithub_idempotency_key(key), deadline=deadline.less(AWS_CALL_WORST_SECONDS * 2).at
-        )
+
+    def _settle_outcome(
+        self,
+        message: QueuedBooking,
+        outcome: AddEventOutcome,
+        key: str,
+        fingerprint: str,
+        owner: str,
+        deadline: Deadline,
+    ) -> WorkerResult:
+        """The call is over: record, dead-letter or queue the booking again, by outcome."""
         if isinstance(outcome, Created):
             recorded = self._record_created(key, fingerprint, outcome, message, deadline)
             return WorkerResult(
                 "DeliveredLate", event_id_unknown=outcome.event_id is None, unrecorded=not recorded
             )
         if isinstance(outcome, RateLimited):
-            return self._wait_for_the_limit(message, outcome, key, owner, now)
+            return self._wait_for_the_limit(message, outcome, key, owner, self._clock())
         tries = message.attempts + 1
         failure = failure_of(outcome) | {"attempts": tries}
         kept = message.model_copy(
@@ -175,6 +220,7 @@ class DeliveryWorker:
                 "handed_off_by": None,
                 "not_before": None,
                 "rate_limited_since": None,
+                "paced_slot": None,
             }
         )
         if isinstance(outcome, Rejected):
@@ -201,28 +247,52 @@ class DeliveryWorker:
         BizKitHub asked, in as many SQS delays as that takes, without calling in between; only a
         wait beyond `rate_limit_max_wait_seconds` in all dead-letters it (`rate_limited_too_long`)."""
         since = message.rate_limited_since or now
-        wait = float(limited.retry_after or _RATE_LIMIT_DEFAULT_WAIT_SECONDS)
+        wait = float(limited.retry_after or DEFAULT_PAUSE_SECONDS)
         failure = failure_of(limited) | {"attempts": message.attempts}
         if now + wait - since > self._rate_limit_max_wait:
-            failure |= {"reason": "rate_limited_too_long", "waitedSeconds": round(now - since)}
-            self._dead_letter_queue.send(
-                message.model_copy(update={"failure": failure, "dead_lettered": True, "handed_off_by": None})
-            )
-            self._settle(
-                lambda: self._records.record_dead_lettered(key, owner, reason="rate_limited_too_long")
-            )
-            return WorkerResult("DeadLettered", failure_reason="rate_limited_too_long")
+            return self._waited_too_long(message, failure, key, owner, waited=now - since)
         waiting = message.model_copy(
             update={
                 "failure": failure,
                 "handed_off_by": owner,
                 "not_before": now + wait,
                 "rate_limited_since": since,
+                "paced_slot": None,
             }
         )
         self._delivery_queue.send(waiting, delay_seconds=math.ceil(wait))
         self._settle(lambda: self._records.record_queued(key, owner, reason=reason_of(limited)))
         return self._result("RateLimited", limited)
+
+    def _waited_too_long(
+        self, message: QueuedBooking, failure: dict[str, Any], key: str, owner: str, *, waited: float
+    ) -> WorkerResult:
+        failure = failure | {"reason": "rate_limited_too_long", "waitedSeconds": round(waited)}
+        self._dead_letter_queue.send(
+            message.model_copy(update={"failure": failure, "dead_lettered": True, "handed_off_by": None})
+        )
+        self._settle(lambda: self._records.record_dead_lettered(key, owner, reason="rate_limited_too_long"))
+        return WorkerResult("DeadLettered", failure_reason="rate_limited_too_long")
+
+    def _wait_for_slot(
+        self, message: QueuedBooking, later: Later, key: str, fingerprint: str, redriven: bool
+    ) -> WorkerResult:
+        """Pacing: not called now. Back on the queue until its slot (kept with it) or the pause's end,
+        no try counted; waiting past `rate_limit_max_wait_seconds` in all dead-letters it, as a 429 would."""
+        now = self._clock()
+        since = message.rate_limited_since or now
+        if later.until - since > self._rate_limit_max_wait:
+            owner = f"worker:{uuid.uuid4().hex}"
+            holder = self._lease(message, key, fingerprint, owner, redriven)
+            if holder is not None:
+                return self._not_ours(holder, fingerprint, message)
+            failure = (message.failure or {}) | {"attempts": message.attempts}
+            return self._waited_too_long(message, failure, key, owner, waited=now - since)
+        waiting = message.model_copy(
+            update={"not_before": later.until, "rate_limited_since": since, "paced_slot": later.slot}
+        )
+        self._delivery_queue.send(waiting, delay_seconds=math.ceil(max(0.0, later.until - now)))
+        return WorkerResult("Paused" if later.paused else "Paced", calls_avoided=True)
 
     def delay_before_next_try(self, tries: int, retry_after: Any) -> int:
         backoff = self._jitter(min(self._cap, self._base * 2 ** (tries - 1)))

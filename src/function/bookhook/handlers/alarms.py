@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from bookhook.calendar.outcomes import KeyRefused
+from bookhook.calendar.outcomes import KeyRefused, RateLimited
 
 
 def _count(name: str, **dimensions: str) -> None:
@@ -24,11 +24,28 @@ def record_paid_not_booked() -> None:
 
 
 def record_delivery_signals(
-    *, failure_reason: str | None, unknown_code: str | None, event_id_unknown: bool, unrecorded: bool
+    *,
+    failure_reason: str | None,
+    unknown_code: str | None,
+    event_id_unknown: bool,
+    unrecorded: bool,
+    calls_avoided: bool = False,
+    paused_seconds: float = 0.0,
 ) -> None:
     """What a delivery try says that an operator must hear of, from either function."""
     if failure_reason == KeyRefused.__name__:
         record_key_refused()
+    # Rate limiting (delivery.pacing): answers 429, calls pacing held back, and time paused, whose
+    # sum over an hour is behind BizKitHubRateLimitPausedAlarm (a plan too small for the traffic).
+    if failure_reason == RateLimited.__name__:
+        _count("BizKitHubRateLimited")
+    if calls_avoided:
+        _count("BizKitHubCallsAvoided")
+    if paused_seconds > 0:
+        with single_metric(
+            name="BizKitHubPausedSeconds", unit=MetricUnit.Seconds, value=round(paused_seconds, 3)
+        ):
+            pass
     if unknown_code is not None:
         # BizKitHub's advice: log and count codes we do not know; the code is a checked short token.
         _count("BizKitHubUnknownErrorCode", code=unknown_code)

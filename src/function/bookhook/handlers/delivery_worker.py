@@ -19,10 +19,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from bookhook.deadline import Deadline
-from bookhook.delivery.booking import AWS_CALL_WORST_SECONDS
+from bookhook.deadline import AWS_CALL_WORST_SECONDS, Deadline
 from bookhook.delivery.queue import field_names, parse_message
-from bookhook.delivery.worker import DeliveryWorker, WorkerResult
+from bookhook.delivery.worker import CALL_NEEDS_SECONDS, DeliveryWorker, WorkerResult
 from bookhook.errors import ServiceUnavailable
 from bookhook.handlers.alarms import record_delivery_signals
 from bookhook.services import BuiltOnFirstUse, build_worker
@@ -42,10 +41,6 @@ def current_worker() -> DeliveryWorker:
 def use_worker(worker: DeliveryWorker | None) -> None:
     """Install a prebuilt worker (tests, the local runner); None rebuilds from the environment."""
     _worker.use(worker)
-
-
-# What one message needs at least: the lease write, a short call, and the writes after it.
-_MIN_SECONDS_PER_MESSAGE = AWS_CALL_WORST_SECONDS * 3 + 1
 
 
 class NotEnoughTime(ServiceUnavailable):
@@ -78,7 +73,7 @@ def _handle(record: SQSRecord, context: LambdaContext) -> None:
         result = worker.keep_unreadable(record.body, fields)
         _log_result(result, source="unknown", attempts=0, failure={"reason": "unreadable_message"})
         return
-    if not deadline.allows(_MIN_SECONDS_PER_MESSAGE):
+    if not deadline.allows(CALL_NEEDS_SECONDS):
         # Not enough of this invocation left to try it: put it back as it is rather than fail it,
         # since each failed receive counts toward the queue's maxReceiveCount, and SQS would move a
         # booking that was never tried to the dead-letter queue without our reason.
@@ -106,6 +101,8 @@ def _log_result(result: WorkerResult, *, source: str, attempts: int, failure: An
         unknown_code=result.unknown_code,
         event_id_unknown=result.event_id_unknown,
         unrecorded=result.unrecorded,
+        calls_avoided=result.calls_avoided,
+        paused_seconds=result.paused_seconds,
     )
     logger.info(
         "delivery message handled",

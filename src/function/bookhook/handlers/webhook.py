@@ -103,6 +103,8 @@ def _accept(source_name: str) -> Response[str]:
             unknown_code=delivery.unknown_code,
             event_id_unknown=delivery.event_id_unknown,
             unrecorded=delivery.unrecorded,
+            calls_avoided=delivery.calls_avoided,
+            paused_seconds=delivery.paused_seconds,
         )
     if outcome.kind == "rejected":
         # The customer has paid but BizKitHub refused the slot: someone must act (alarm on BookingRejected).

@@ -1,0 +1,379 @@
+"""Pacing: BizKitHub is called at its rate limit, not against it.
+
+BizKitHub limits requests per API key (a sliding window with a burst allowance; Free: 1,000 an hour,
+burst 50) and says how much is left on every answer (`X-RateLimit-Limit`, `-Remaining`, `-Reset`);
+over the limit it answers 429 with `Retry-After`. The webhook function and the delivery worker, in
+every container, share what is known about that limit in one item of the booking table
+(`pacing#add-event`), which only this module reads and writes, each write conditional:
+
+- the latest answer's headers (`limit`, `remaining`, `reset_at`, `observed_at`): replaced only by a
+  later observation;
+- `paused_until`: from a 429's Retry-After; only ever extended;
+- `next_slot`: the schedule; the earliest time the next paced call may go, moved forward only by
+  a compare-and-set, so two callers never get the same slot.
+
+Each container keeps its own picture: the item as it last read or wrote it, updated with the headers
+of its own answers. From it, three modes:
+
+- quiet (more than `LOW_WATER` requests remaining, or nothing known, and no reserved slot ahead):
+  call at once. No DynamoDB read or write: the hot path is as without pacing. (A container reads the
+  item once, before its first call, so a new container does not walk into a pause.)
+- tight (`LOW_WATER` or fewer remaining, or slots reserved ahead of now): each caller reserves the
+  next slot with one conditional write. Slots are spaced at the plan's sustained rate (`limit` from
+  the headers over `window_seconds`, the length of BizKitHub's window, an hour by its published
+  plans; 2 % slower, for clocks and rounding), and none falls before the reset while nothing is
+  remaining. A caller whose slot is near waits for it and calls; one whose slot is further off
+  takes the slot with it onto the queue (delayed until then) and calls when it comes back, without
+  reserving again. So a burst's backlog goes out evenly, at the rate the plan allows.
+- paused (a 429's Retry-After not over): nobody calls; bookings wait on the queue until it is.
+
+The pacing state is advice, never a booking's state: if the table cannot be read or written, the
+caller calls as if quiet (the worst that follows is a 429, which is waited out), and a crash between
+any two steps costs at most an unused slot. Writes happen only under pressure (tight or paused);
+each write's answer brings the other containers' news back, so a tight container needs no extra read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bookhook.calendar.outcomes import AddEventOutcome, RateLimited
+from bookhook.deadline import AWS_CALL_WORST_SECONDS, Deadline
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+PACING_ITEM_ID = "pacing#add-event"
+# At or below this many remaining requests, calls are paced. Small next to the smallest plan's burst
+# (50), large enough that the callers already under way when it is reached (each container learns
+# it from its own next answer) fit in what is left.
+LOW_WATER = 10
+# Slots are spaced this much wider than the plan's sustained rate: our clocks and BizKitHub's, and
+# its whole-second headers, must never make an even schedule a few requests too fast.
+SPACING_MARGIN = 1.02
+# A 429 without Retry-After: pause a minute (BizKitHub's own example asks for an hour).
+DEFAULT_PAUSE_SECONDS = 60
+_RESERVE_TRIES = 6
+_TTL_SECONDS = 7 * 24 * 3600
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What one container knows of the shared pacing state; times are Unix seconds."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float | None = None
+    observed_at: float = 0.0
+    paused_until: float = 0.0
+    next_slot: float = 0.0
+
+    def paused(self, now: float) -> bool:
+        return self.paused_until > now
+
+    def tight(self, now: float) -> bool:
+        return (self.remaining is not None and self.remaining <= LOW_WATER) or self.next_slot > now
+
+    def spacing(self, window_seconds: float) -> float:
+        """Seconds between paced calls: the plan's sustained rate, a little slower; 0 if unknown."""
+        return window_seconds / self.limit * SPACING_MARGIN if self.limit else 0.0
+
+    def slot_after(self, now: float, window_seconds: float) -> tuple[float, float]:
+        """(the next slot free from `now`, where the schedule continues after it)."""
+        slot = max(now, self.next_slot, self.paused_until)
+        if self.remaining == 0 and self.reset_at is not None:
+            slot = max(slot, self.reset_at)  # nothing left: not before the reset
+        return slot, slot + self.spacing(window_seconds)
+
+
+@dataclass(frozen=True)
+class Go:
+    """Call now. `slot`: the slot this call uses, if one was reserved (None: quiet, no schedule)."""
+
+    slot: float | None = None
+
+
+@dataclass(frozen=True)
+class Later:
+    """Do not call now; come back at `until` (Unix time). `slot`: reserved for this booking at
+    `until`, to be used then without reserving again; None when nothing was reserved (paused, or
+    no slot could be had). `paused`: BizKitHub said 429 and its Retry-After is not over."""
+
+    until: float
+    slot: float | None = None
+    paused: bool = False
+
+
+Decision = Go | Later
+
+
+class PacingStoreUnavailable(Exception):
+    """The pacing item could not be read or written (never fatal: pacing is advice)."""
+
+
+class Pacer:
+    """One per container, shared by its requests; takes an injectable DynamoDB client."""
+
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        *,
+        window_seconds: float,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._table = table_name
+        self._client = client
+        self._window = window_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._picture: Picture | None = None  # None: not read yet in this container
+
+    @property
+    def picture(self) -> Picture:
+        return self._picture or Picture()
+
+    def before_call(
+        self, *, reserved: float | None, max_wait: float, deadline: Deadline, keep: float
+    ) -> Decision:
+        """Whether to call now. `reserved`: a slot this booking took earlier (from its message);
+        `max_wait`: how long this caller may wait here for a near slot; `keep`: seconds of the
+        deadline the caller needs after this step (each AWS call here starts only if it fits too)."""
+        now = self._clock()
+        picture = self._known(deadline, keep, now)
+        if picture.paused(now):
+            return Later(until=picture.paused_until, paused=True)
+        if reserved is not None and reserved >= picture.paused_until:
+            # Its own slot (one reserved before a pause that has since begun is void: reserve anew).
+            return self._at(reserved, now, max_wait, deadline, keep)
+        if not picture.tight(now):
+            return Go()
+        if not deadline.allows(AWS_CALL_WORST_SECONDS + keep):
+            return Later(until=picture.slot_after(now, self._window)[0])  # no time to reserve: queue it
+        try:
+            slot = self._reserve(now)
+        except PacingStoreUnavailable:
+            return Go()  # advice only: a 429 would be waited out
+        if slot is None:
+            return Later(until=self.picture.slot_after(self._clock(), self._window)[0])
+        if self.picture.paused(slot):
+            return Later(until=self.picture.paused_until, paused=True)
+        return self._at(slot, self._clock(), max_wait, deadline, keep)
+
+    def after_call(self, outcome: AddEventOutcome, *, deadline: Deadline) -> float:
+        """Take in what the answer said; share it if there is pressure. Returns how many seconds
+        this answer added to the shared pause (for the metric), 0 if none."""
+        now = self._clock()
+        quota = outcome.quota
+        before = self.picture
+        observed = before
+        if quota is not None and now > before.observed_at:
+            observed = replace(
+                before,
+                limit=quota.limit if quota.limit is not None else before.limit,
+                remaining=quota.remaining,
+                reset_at=quota.reset_at,
+                observed_at=now,
+            )
+        pause_until = 0.0
+        if isinstance(outcome, RateLimited):
+            pause_until = now + (outcome.retry_after or DEFAULT_PAUSE_SECONDS)
+            observed = replace(observed, paused_until=max(observed.paused_until, pause_until))
+        self._picture = observed
+        under_pressure = pause_until > 0 or before.tight(now) or observed.tight(now)
+        if not under_pressure or not deadline.allows(AWS_CALL_WORST_SECONDS):
+            return 0.0
+        try:
+            if observed is not before and quota is not None:
+                self._share_observation(observed)
+            if pause_until > 0 and deadline.allows(AWS_CALL_WORST_SECONDS):
+                return self._extend_pause(pause_until, now)
+        except PacingStoreUnavailable:
+            _log.warning("the pacing state could not be shared")
+        return 0.0
+
+    # --- the shared item ----------------------------------------------------------------------
+
+    def _known(self, deadline: Deadline, keep: float, now: float) -> Picture:
+        if self._picture is None and deadline.allows(AWS_CALL_WORST_SECONDS + keep):
+            item: Mapping[str, Any] = {}
+            try:
+                item = self._client.get_item(TableName=self._table, Key=_KEY).get("Item") or {}
+            except (BotoCoreError, ClientError):
+                # Not tried again on every call: pacing is advice, and the store is struggling.
+                _log.warning("the pacing state could not be read")
+            self._picture = _picture_of(item)
+        return self.picture
+
+    def _at(self, slot: float, now: float, max_wait: float, deadline: Deadline, keep: float) -> Decision:
+        wait = slot - now
+        if wait <= 0:
+            return Go(slot)
+        if wait <= max_wait and deadline.allows(wait + keep):
+            self._sleep(wait)
+            return Go(slot)
+        return Later(until=slot, slot=slot)
+
+    def _reserve(self, now: float) -> float | None:
+        """Take the next slot with a compare-and-set on `next_slot`; None if it kept moving."""
+        for _ in range(_RESERVE_TRIES):
+            known = self.picture
+            slot, following = known.slot_after(now, self._window)
+            values = {":next": _ms(following), ":expires": {"N": str(int(now) + _TTL_SECONDS)}}
+            if known.next_slot:
+                condition = "next_slot = :expected"
+                values[":expected"] = _ms(known.next_slot)
+            else:
+                condition = "attribute_not_exists(next_slot)"
+            try:
+                answer = self._client.update_item(
+                    TableName=self._table,
+                    Key=_KEY,
+                    UpdateExpression="SET next_slot = :next, expiration = :expires",
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as error:
+                if not _condition_failed(error):
+                    raise PacingStoreUnavailable(type(error).__name__) from None
+                # Someone moved it: try again from where it is now.
+                self._merge(_picture_of(_item_in_the_way(error)), schedule_as_stored=True)
+                continue
+            except BotoCoreError as error:
+                raise PacingStoreUnavailable(type(error).__name__) from None
+            self._merge(_picture_of(answer.get("Attributes") or {}))
+            return slot
+        return None
+
+    def _share_observation(self, observed: Picture) -> None:
+        values: dict[str, Any] = {
+            ":at": _ms(observed.observed_at),
+            ":expires": {"N": str(int(observed.observed_at) + _TTL_SECONDS)},
+        }
+        sets = ["observed_at = :at", "expiration = :expires"]
+        removes = []
+        for name, value in (("limit", observed.limit), ("remaining", observed.remaining)):
+            if value is None:
+                removes.append(f"#{name}")
+            else:
+                sets.append(f"#{name} = :{name}")
+                values[f":{name}"] = {"N": str(value)}
+        if observed.reset_at is None:
+            removes.append("reset_at")
+        else:
+            sets.append("reset_at = :reset")
+            values[":reset"] = _ms(observed.reset_at)
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        self._write(
+            update,
+            "attribute_not_exists(observed_at) OR observed_at < :at",
+            values,
+            names={"#limit": "limit", "#remaining": "remaining"},
+        )
+
+    def _extend_pause(self, until: float, now: float) -> float:
+        """Extend the shared pause to `until`; the seconds it grew by (0 if it was already as long)."""
+        values = {":until": _ms(until), ":expires": {"N": str(int(now) + _TTL_SECONDS)}}
+        previous = self._write(
+            "SET paused_until = :until, expiration = :expires",
+            "attribute_not_exists(paused_until) OR paused_until < :until",
+            values,
+            return_old=True,
+        )
+        if previous is None:
+            return 0.0  # already paused as long
+        return until - max(now, previous.paused_until)
+
+    def _write(
+        self,
+        update: str,
+        condition: str,
+        values: Mapping[str, Any],
+        *,
+        names: Mapping[str, str] | None = None,
+        return_old: bool = False,
+    ) -> Picture | None:
+        """A conditional write: the item before it when written (with `return_old`), None when the
+        condition did not hold (the item in the way is merged into the picture)."""
+        extra: dict[str, Any] = {"ExpressionAttributeNames": dict(names)} if names else {}
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=_KEY,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=dict(values),
+                ReturnValues="ALL_OLD" if return_old else "NONE",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **extra,
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise PacingStoreUnavailable(type(error).__name__) from None
+            self._merge(_picture_of(_item_in_the_way(error)))
+            return None
+        except BotoCoreError as error:
+            raise PacingStoreUnavailable(type(error).__name__) from None
+        return _picture_of(answer.get("Attributes") or {})
+
+    def _merge(self, shared: Picture, *, schedule_as_stored: bool = False) -> None:
+        """The shared item's news into this container's picture: the later observation, the longer
+        pause, the later schedule (or the stored one, for the next compare-and-set to match)."""
+        mine = self.picture
+        newer = shared if shared.observed_at > mine.observed_at else mine
+        self._picture = replace(
+            newer,
+            paused_until=max(mine.paused_until, shared.paused_until),
+            next_slot=shared.next_slot if schedule_as_stored else max(mine.next_slot, shared.next_slot),
+        )
+
+
+_KEY = {"id": {"S": PACING_ITEM_ID}}
+
+
+def _ms(seconds: float) -> dict[str, str]:
+    # Whole milliseconds: a compare-and-set needs the value it read written back exactly.
+    return {"N": str(round(seconds * 1000))}
+
+
+def _picture_of(item: Mapping[str, Any]) -> Picture:
+    def number(name: str) -> float | None:
+        value = item.get(name, {}).get("N")
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+    def seconds(name: str) -> float | None:
+        value = number(name)
+        return value / 1000 if value is not None else None
+
+    limit, remaining = number("limit"), number("remaining")
+    return Picture(
+        limit=int(limit) if limit else None,
+        remaining=int(remaining) if remaining is not None else None,
+        reset_at=seconds("reset_at"),
+        observed_at=seconds("observed_at") or 0.0,
+        paused_until=seconds("paused_until") or 0.0,
+        next_slot=seconds("next_slot") or 0.0,
+    )
+
+
+def _item_in_the_way(error: ClientError) -> Mapping[str, Any]:
+    failed: Mapping[str, Any] = error.response
+    item = failed.get("Item")
+    return item if isinstance(item, Mapping) else {}
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
