@@ -279,6 +279,29 @@ def test_a_booking_rate_limited_for_more_tries_than_allowed_is_delivered_once_on
     assert min(gaps) >= 0.95, gaps  # Retry-After: 1, honoured every time
 
 
+def test_while_bizkithub_has_paused_us_bookings_are_queued_without_a_call(
+    call_times: list[float],
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    aws: LocalResources,
+    drain: Callable[[], None],
+) -> None:
+    """One booking meets a 429 with Retry-After 2: the bookings that arrive during the pause are
+    queued (202) without a request, and no call goes out until the Retry-After has passed."""
+    stand_in.script(Status(429, retry_after="2"))
+    titles = ["First booking", *(f"Booking during the pause {n}" for n in range(3))]
+
+    replies = [webhook.post(zapier_booking(title=title)) for title in titles]
+
+    assert [reply.status for reply in replies] == [202] * 4
+    assert [call.status for call in stand_in.calls] == [429]  # one request, not four
+    drain()
+    assert sorted(event["title"] for event in stand_in.accepted_events) == sorted(titles)
+    assert [call.status for call in stand_in.calls] == [429, 200, 200, 200, 200]
+    assert min(later - call_times[0] for later in call_times[1:]) >= 2  # the pause, honoured
+    assert _messages(aws.dead_letter_queue_url) == []
+
+
 @pytest.mark.parametrize("pacing", ["on", "off"])
 def test_a_burst_past_the_free_plan_is_delivered_once_each_with_nothing_dead_lettered(
     pacing: str,

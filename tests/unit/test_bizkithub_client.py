@@ -34,6 +34,7 @@ from bookhook.calendar.client import (
     MAX_RETRY_AFTER_SECONDS,
     BizKitHubClient,
     build_pool,
+    parse_quota,
     parse_retry_after,
 )
 from bookhook.calendar.event import CalendarEvent
@@ -44,6 +45,7 @@ from bookhook.calendar.outcomes import (
     BadResponse,
     Created,
     KeyRefused,
+    Quota,
     RateLimited,
     Rejected,
     Unavailable,
@@ -1024,3 +1026,90 @@ def test_urllib3_connection_warning_has_the_key_redacted(caplog: pytest.LogCaptu
     )
 
     assert API_KEY not in caplog.text
+
+
+# --- rate-limit headers (for pacing) ---------------------------------------------------------------
+
+UNIX_NOW = 1_800_000_000.0
+RATE_HEADERS = {"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "1800000060"}
+
+
+@pytest.mark.parametrize(
+    ("status", "payload"),
+    [
+        (200, {"eventId": EVENT_ID}),
+        (409, {"error": {"code": "SLOT_TAKEN"}}),
+        (429, {"error": {"code": RATE_LIMIT_EXCEEDED, "retry_after": 60}}),
+        (503, None),
+        (401, {"error": {"code": KEY_NOT_FOUND}}),
+        (404, None),
+    ],
+)
+def test_every_answer_carries_its_rate_limit_headers(status: int, payload: Any) -> None:
+    pool = FakePool(
+        response(status, payload, headers=RATE_HEADERS), response(status, payload, headers=RATE_HEADERS)
+    )
+    client = BizKitHubClient(base_url=BASE_URL, auth_mode="bearer", api_key=KeySource(API_KEY), pool=pool)
+
+    outcome = client.add_event(EVENT)
+
+    assert outcome.quota == Quota(limit=1000, remaining=7, reset_at=1_800_000_060.0)
+
+
+def test_the_headers_do_not_change_what_an_outcome_is() -> None:
+    pool = FakePool(response(200, {"eventId": EVENT_ID}, headers=RATE_HEADERS))
+    client = BizKitHubClient(base_url=BASE_URL, auth_mode="bearer", api_key=KeySource(API_KEY), pool=pool)
+
+    assert client.add_event(EVENT) == Created(EVENT_ID)
+
+
+def test_a_2xx_whose_body_breaks_off_still_carries_the_headers() -> None:
+    broken = io.BytesIO(b'{"eventId": "')
+
+    def read1(*_: Any, **__: Any) -> bytes:
+        raise urllib3.exceptions.ProtocolError("connection broken")
+
+    broken.read1 = read1  # type: ignore[method-assign]
+    pool = FakePool(response(201, fp=broken, headers=RATE_HEADERS))
+    client = BizKitHubClient(base_url=BASE_URL, auth_mode="bearer", api_key=KeySource(API_KEY), pool=pool)
+
+    outcome = client.add_event(EVENT)
+
+    assert outcome == Created(None)
+    assert outcome.quota is not None
+    assert outcome.quota.remaining == 7
+
+
+def test_no_rate_limit_headers_means_no_quota() -> None:
+    """A ROOT key's answers (no limits) carry none."""
+    assert parse_quota({}) is None
+    assert parse_quota({"Content-Type": "application/json"}) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-RateLimit-Remaining": "0"}, Quota(None, 0, None)),
+        ({"x-ratelimit-limit": "50", "x-ratelimit-remaining": " 3 "}, Quota(50, 3, None)),
+        ({"X-RateLimit-Limit": "0", "X-RateLimit-Remaining": "0"}, Quota(None, 0, None)),  # no limit known
+        # A Reset too small to be a Unix time is read as seconds from now.
+        ({"X-RateLimit-Reset": "30"}, Quota(None, None, UNIX_NOW + 30)),
+        ({"X-RateLimit-Reset": "1800000000"}, Quota(None, None, 1_800_000_000.0)),
+        # Anything but a plain whole number of at most 12 digits is not read.
+        ({"X-RateLimit-Remaining": "-1"}, None),
+        ({"X-RateLimit-Remaining": "1.5"}, None),
+        ({"X-RateLimit-Remaining": "1e3"}, None),
+        ({"X-RateLimit-Remaining": "٣"}, None),  # a digit, but not an ASCII one
+        ({"X-RateLimit-Remaining": "9" * 13}, None),
+        ({"X-RateLimit-Reset": "Tue, 01 Dec 2026 10:00:00 GMT"}, None),
+        ({"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "many"}, Quota(1000, None, None)),
+    ],
+)
+def test_rate_limit_headers_are_read_strictly(headers: dict[str, str], expected: Quota | None) -> None:
+    assert parse_quota(urllib3.HTTPHeaderDict(headers), now=UNIX_NOW) == expected
+
+
+def test_a_huge_rate_limit_header_is_refused_in_linear_time() -> None:
+    started = time.perf_counter()
+    assert parse_quota({"X-RateLimit-Remaining": "1" * 100_000 + "x"}) is None
+    assert time.perf_counter() - started < 0.1

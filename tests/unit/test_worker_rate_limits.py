@@ -12,8 +12,9 @@ import pytest
 from moto import mock_aws
 
 from bookhook.calendar.event import CalendarEvent
-from bookhook.calendar.outcomes import AddEventOutcome, Created, RateLimited
+from bookhook.calendar.outcomes import AddEventOutcome, Created, RateLimited, Unavailable
 from bookhook.deadline import Deadline
+from bookhook.delivery.pacing import Pacer
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking
 from bookhook.delivery.records import BookingRecords, fingerprint_of
 from bookhook.delivery.worker import DeliveryWorker
@@ -51,14 +52,31 @@ class BizKitHub:
 
 
 @pytest.fixture
-def records() -> Iterator[BookingRecords]:
+def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name=defaults.REGION)
         client.create_table(**dynamodb_create_table_kwargs(load_template(), "IdempotencyTable", "t"))
-        yield BookingRecords("t", client, ttl_days=7, clock=lambda: NOW)
+        yield client
 
 
-def worker(records: BookingRecords, bizkithub: BizKitHub) -> tuple[DeliveryWorker, MemoryQueue, MemoryQueue]:
+@pytest.fixture
+def records(dynamodb: Any) -> BookingRecords:
+    return BookingRecords("t", dynamodb, ttl_days=7, clock=lambda: NOW)
+
+
+@pytest.fixture
+def pacer(dynamodb: Any) -> Pacer:
+    """Pacing over the same table, Free's limit, on the worker's clock (slots far off: never slept)."""
+    return Pacer("t", dynamodb, window_seconds=3600, clock=lambda: NOW, sleep=_no_sleep)
+
+
+def _no_sleep(seconds: float) -> None:
+    raise AssertionError(f"slept {seconds} s")
+
+
+def worker(
+    records: BookingRecords, bizkithub: BizKitHub, pacer: Pacer | None = None
+) -> tuple[DeliveryWorker, MemoryQueue, MemoryQueue]:
     delivery, dead = MemoryQueue(), MemoryQueue()
     built = DeliveryWorker(
         records=records,
@@ -70,6 +88,7 @@ def worker(records: BookingRecords, bizkithub: BizKitHub) -> tuple[DeliveryWorke
         backoff_cap_seconds=900,
         lease_seconds=60,
         rate_limit_max_wait_seconds=3 * DAY,
+        pacer=pacer,
         clock=lambda: NOW,
     )
     return built, delivery, dead
@@ -149,8 +168,6 @@ def test_waiting_past_the_ceiling_dead_letters_as_rate_limited_too_long(records:
 
 
 def test_another_failure_ends_the_wait_and_counts_a_try(records: BookingRecords) -> None:
-    from bookhook.calendar.outcomes import Unavailable
-
     bizkithub = BizKitHub(Unavailable(True, "HTTP 503", 503))
     delivery_worker, delivery, _ = worker(records, bizkithub)
 
@@ -158,3 +175,76 @@ def test_another_failure_ends_the_wait_and_counts_a_try(records: BookingRecords)
 
     [(retried, _)] = delivery.sent
     assert (retried.attempts, retried.rate_limited_since, retried.not_before) == (1, None, None)
+
+
+# --- with pacing (delivery.pacing) ------------------------------------------------------------------
+
+
+def test_a_booking_holding_a_slot_ahead_waits_for_it_uncalled_and_unleased(
+    records: BookingRecords, pacer: Pacer
+) -> None:
+    bizkithub = BizKitHub()
+    delivery_worker, delivery, _ = worker(records, bizkithub, pacer)
+
+    result = delivery_worker.process(message(paced_slot=NOW + 30, rate_limited_since=NOW - 5), deadline())
+
+    assert (result.outcome, result.calls_avoided, bizkithub.calls) == ("Paced", True, 0)
+    [(waiting, delay)] = delivery.sent
+    assert (waiting.paced_slot, waiting.not_before, waiting.rate_limited_since) == (
+        NOW + 30,
+        NOW + 30,
+        NOW - 5,
+    )
+    assert (waiting.attempts, delay) == (2, 30)  # no try counted
+    assert records.get("booking-1") is None  # no lease was written for it
+
+
+def test_a_booking_whose_slot_has_come_is_called_and_the_slot_is_spent(
+    records: BookingRecords, pacer: Pacer
+) -> None:
+    bizkithub = BizKitHub(Unavailable(True, "HTTP 503", 503))
+    delivery_worker, delivery, _ = worker(records, bizkithub, pacer)
+
+    delivery_worker.process(message(attempts=0, paced_slot=NOW - 1), deadline())
+
+    assert bizkithub.calls == 1
+    [(retried, _)] = delivery.sent
+    assert (retried.attempts, retried.paced_slot) == (1, None)  # the next try takes a new slot
+
+
+def test_while_paused_no_booking_is_called(records: BookingRecords, pacer: Pacer) -> None:
+    bizkithub = BizKitHub(RateLimited(429, "RATE_LIMIT_EXCEEDED", 600))
+    delivery_worker, delivery, _ = worker(records, bizkithub, pacer)
+    first = delivery_worker.process(message(booking_key="booking-1"), deadline())
+
+    second = delivery_worker.process(message(booking_key="booking-2", identity="identity-2"), deadline())
+
+    assert (first.outcome, first.paused_seconds) == ("RateLimited", 600)
+    assert (second.outcome, second.calls_avoided) == ("Paused", True)
+    assert bizkithub.calls == 1
+    [_, (waiting, delay)] = delivery.sent
+    assert (waiting.not_before, waiting.paced_slot, delay) == (NOW + 600, None, 600)
+
+
+def test_paced_waiting_past_the_ceiling_dead_letters_as_rate_limited_too_long(
+    records: BookingRecords, pacer: Pacer
+) -> None:
+    bizkithub = BizKitHub()
+    delivery_worker, delivery, dead = worker(records, bizkithub, pacer)
+
+    result = delivery_worker.process(
+        message(paced_slot=NOW + 900, rate_limited_since=NOW - 3 * DAY + 600), deadline()
+    )
+
+    assert (result.outcome, result.failure_reason, bizkithub.calls) == (
+        "DeadLettered",
+        "rate_limited_too_long",
+        0,
+    )
+    [(kept, _)] = dead.sent
+    assert kept.failure is not None
+    assert kept.failure["reason"] == "rate_limited_too_long"
+    assert delivery.sent == []
+    dead_lettered = records.get("booking-1")
+    assert dead_lettered is not None
+    assert dead_lettered.state == "dead_lettered"

@@ -175,7 +175,9 @@ class Pacer:
         quota = outcome.quota
         before = self.picture
         observed = before
-        if quota is not None and now > before.observed_at:
+        if (
+            quota is not None and now >= before.observed_at
+        ):  # in this container, the last answer is the latest
             observed = replace(
                 before,
                 limit=quota.limit if quota.limit is not None else before.limit,

@@ -155,8 +155,9 @@ class DeliveryWorker:
                 }
             )
         now = self._clock()
-        if message.not_before is not None and message.not_before > now + 1:
-            # Still inside BizKitHub's Retry-After (longer than one SQS delay): wait on, uncalled.
+        if message.not_before is not None and message.not_before > now:
+            # Still inside BizKitHub's Retry-After or before its slot (longer than one SQS delay, or
+            # offered early): wait on, uncalled.
             self._delivery_queue.send(message, delay_seconds=math.ceil(message.not_before - now))
             return WorkerResult("StillWaiting")
         if self._pacer is not None:

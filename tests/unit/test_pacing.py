@@ -1,0 +1,296 @@
+"""Pacing (delivery.pacing): the shared item, the three modes, and what each container reads and
+writes. AWS is moto in-process; time is a fake clock, and waiting for a slot a recorded sleep."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from moto import mock_aws
+
+from bookhook.calendar.outcomes import Created, Quota, RateLimited, Unavailable
+from bookhook.deadline import Deadline
+from bookhook.delivery.pacing import LOW_WATER, PACING_ITEM_ID, SPACING_MARGIN, Go, Later, Pacer, Picture
+from bookhook_dev import defaults
+from bookhook_dev.template import dynamodb_create_table_kwargs, load_template
+
+NOW = 1_800_000_000.0
+WINDOW = 3600.0  # Free: 1,000 an hour
+SPACING = WINDOW / 1000 * SPACING_MARGIN
+TABLE = "t"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class CountingClient:
+    """The DynamoDB client, with every call it makes counted by operation."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def counted(**kwargs: Any) -> Any:
+            self.calls.append(name)
+            return method(**kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=defaults.REGION)
+        client.create_table(**dynamodb_create_table_kwargs(load_template(), "IdempotencyTable", TABLE))
+        yield client
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def pacer(client: Any, clock: Clock) -> Pacer:
+    return Pacer(TABLE, client, window_seconds=WINDOW, clock=clock, sleep=clock.sleep)
+
+
+def deadline(seconds: float = 25) -> Deadline:
+    return Deadline.after(seconds)
+
+
+def created(remaining: int | None, *, limit: int | None = 1000, reset_at: float | None = None) -> Created:
+    return Created("a" * 32, quota=Quota(limit=limit, remaining=remaining, reset_at=reset_at))
+
+
+def ask(p: Pacer, reserved: float | None = None, max_wait: float = 1.0) -> Go | Later:
+    return p.before_call(reserved=reserved, max_wait=max_wait, deadline=deadline(), keep=5)
+
+
+def stored(client: Any) -> dict[str, Any]:
+    item: dict[str, Any] = client.get_item(TableName=TABLE, Key={"id": {"S": PACING_ITEM_ID}}).get("Item", {})
+    return item
+
+
+def test_without_pressure_a_container_reads_the_item_once_and_never_writes(
+    dynamodb: Any, clock: Clock
+) -> None:
+    counting = CountingClient(dynamodb)
+    container = pacer(counting, clock)
+
+    for remaining in range(40, 30, -1):  # well above LOW_WATER
+        assert ask(container) == Go()
+        container.after_call(created(remaining), deadline=deadline())
+        clock.now += 0.5
+
+    assert counting.calls == ["get_item"]  # before its first call only: the hot path is unchanged
+    assert stored(dynamodb) == {}
+    assert clock.slept == []
+
+
+def test_no_headers_at_all_means_no_pacing(dynamodb: Any, clock: Clock) -> None:
+    """A ROOT key (no limits, no headers): every call goes at once, nothing is written."""
+    counting = CountingClient(dynamodb)
+    container = pacer(counting, clock)
+
+    for _ in range(5):
+        assert ask(container) == Go()
+        container.after_call(Created("a" * 32), deadline=deadline())
+
+    assert counting.calls == ["get_item"]
+
+
+def test_nearly_spent_the_calls_are_spaced_at_the_plans_rate(dynamodb: Any, clock: Clock) -> None:
+    container = pacer(dynamodb, clock)
+    assert ask(container) == Go()
+    container.after_call(created(LOW_WATER), deadline=deadline())  # the window is getting tight: shared
+    assert stored(dynamodb)["remaining"] == {"N": str(LOW_WATER)}
+
+    decisions = [ask(container, max_wait=0) for _ in range(4)]
+
+    assert decisions[0] == Go(NOW)
+    assert decisions[1:] == [Later(until=NOW + n * SPACING, slot=NOW + n * SPACING) for n in (1, 2, 3)]
+    assert int(stored(dynamodb)["next_slot"]["N"]) == round((NOW + 4 * SPACING) * 1000)
+
+
+def test_a_near_slot_is_waited_for_and_called(dynamodb: Any, clock: Clock) -> None:
+    container = pacer(dynamodb, clock)
+    container.after_call(created(2), deadline=deadline())
+    assert ask(container) == Go(NOW)
+
+    assert ask(container, max_wait=SPACING + 1) == Go(NOW + SPACING)
+
+    assert clock.slept == [pytest.approx(SPACING)]
+
+
+def test_no_time_left_to_wait_for_a_slot_queues_it_with_the_slot(dynamodb: Any, clock: Clock) -> None:
+    container = pacer(dynamodb, clock)
+    container.after_call(created(2), deadline=deadline())
+    ask(container)
+
+    # Time to reserve (one write and the 5 s kept), not to wait too: it goes on the queue with its slot.
+    decision = container.before_call(reserved=None, max_wait=60, deadline=deadline(8.5), keep=5)
+    assert decision == Later(until=NOW + SPACING, slot=NOW + SPACING)
+    # Not even the time to reserve: queued for about when a slot would be, holding none.
+    decision = container.before_call(reserved=None, max_wait=60, deadline=deadline(6), keep=5)
+    assert decision == Later(until=NOW + 2 * SPACING)
+    assert clock.slept == []
+
+
+def test_two_containers_share_one_schedule(dynamodb: Any, clock: Clock) -> None:
+    """Each reserves with a compare-and-set: a container whose picture is behind loses once, learns
+    where the schedule is from the failed write's answer, and takes the next slot; none is shared."""
+    first, second = pacer(dynamodb, clock), pacer(dynamodb, clock)
+    first.after_call(created(3), deadline=deadline())
+    second.after_call(created(3), deadline=deadline())
+
+    slots = []
+    for container in (first, second, second, first, first, second):
+        decision = ask(container, max_wait=0)
+        slots.append(decision.slot)
+
+    assert slots == [NOW + n * SPACING for n in range(6)]
+
+
+def test_nothing_remaining_waits_for_the_reset(dynamodb: Any, clock: Clock) -> None:
+    container = pacer(dynamodb, clock)
+    container.after_call(created(0, reset_at=NOW + 42), deadline=deadline())
+
+    assert ask(container, max_wait=0) == Later(until=NOW + 42, slot=NOW + 42)
+    assert ask(container, max_wait=0) == Later(until=NOW + 42 + SPACING, slot=NOW + 42 + SPACING)
+
+
+def test_a_429_pauses_every_container_until_its_retry_after(dynamodb: Any, clock: Clock) -> None:
+    first = pacer(dynamodb, clock)
+    limited = RateLimited(429, "RATE_LIMIT_EXCEEDED", 120, quota=Quota(1000, 0, NOW + 120))
+
+    assert first.after_call(limited, deadline=deadline()) == 120  # seconds added to the pause
+    later_container = pacer(dynamodb, clock)  # a container started during the pause
+
+    assert ask(first) == Later(until=NOW + 120, paused=True)
+    assert ask(later_container) == Later(until=NOW + 120, paused=True)
+    # A second 429 asking for less adds nothing; one asking for more adds the difference.
+    assert later_container.after_call(RateLimited(429, None, 60), deadline=deadline()) == 0
+    clock.now += 10
+    assert later_container.after_call(RateLimited(429, None, 200), deadline=deadline()) == pytest.approx(90)
+
+
+def test_after_the_pause_calls_resume_on_the_schedule(dynamodb: Any, clock: Clock) -> None:
+    container = pacer(dynamodb, clock)
+    container.after_call(RateLimited(429, None, 30, quota=Quota(1000, 0, NOW + 30)), deadline=deadline())
+    clock.now = NOW + 30
+
+    assert ask(container, max_wait=0) == Go(NOW + 30)
+    assert ask(container, max_wait=0) == Later(until=NOW + 30 + SPACING, slot=NOW + 30 + SPACING)
+
+
+def test_a_reserved_slot_is_used_without_reserving_again(dynamodb: Any, clock: Clock) -> None:
+    counting = CountingClient(dynamodb)
+    container = pacer(counting, clock)
+    container.after_call(created(1), deadline=deadline())
+    writes = len(counting.calls)
+
+    assert ask(container, reserved=NOW + 100, max_wait=1) == Later(until=NOW + 100, slot=NOW + 100)
+    clock.now = NOW + 99.5
+    assert ask(container, reserved=NOW + 100, max_wait=1) == Go(NOW + 100)
+    clock.now = NOW + 300  # came back late: still its slot
+    assert ask(container, reserved=NOW + 100, max_wait=1) == Go(NOW + 100)
+
+    assert len(counting.calls) == writes  # no reservation, no read
+
+
+def test_a_slot_reserved_before_a_pause_is_void_and_taken_anew(dynamodb: Any, clock: Clock) -> None:
+    container = pacer(dynamodb, clock)
+    container.after_call(RateLimited(429, None, 50, quota=Quota(1000, 0, NOW + 50)), deadline=deadline())
+    clock.now = NOW + 50
+
+    decision = ask(container, reserved=NOW + 10, max_wait=0)
+
+    assert decision == Go(NOW + 50)  # a fresh slot, after the pause, not the old one
+
+
+def test_pressure_ends_when_the_headers_say_so_and_the_schedule_has_passed(
+    dynamodb: Any, clock: Clock
+) -> None:
+    container = pacer(dynamodb, clock)
+    container.after_call(created(3), deadline=deadline())
+    ask(container)
+    ask(container, max_wait=0)  # a slot ahead: still tight even if the next answer says plenty
+    clock.now += 0.1
+    container.after_call(created(30), deadline=deadline())
+    assert container.picture.tight(clock.now)
+
+    clock.now += 2 * SPACING
+    assert not container.picture.tight(clock.now)
+    assert ask(container) == Go()  # quiet again: no slot
+    assert stored(dynamodb)["remaining"] == {"N": "30"}  # the end of pressure was shared too
+
+
+def test_a_failing_store_means_calling_as_if_quiet(clock: Clock) -> None:
+    class Broken:
+        def get_item(self, **_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://dynamodb")
+
+        def update_item(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+
+    container = pacer(Broken(), clock)
+
+    assert ask(container) == Go()
+    assert container.after_call(created(1), deadline=deadline()) == 0.0
+    assert ask(container) == Go()  # tight, but the slot cannot be reserved: a 429 would be waited out
+    assert container.after_call(RateLimited(429, None, 60), deadline=deadline()) == 0.0
+    assert ask(container) == Later(until=NOW + 60, paused=True)  # its own 429 it still knows
+
+
+def test_a_reset_given_as_seconds_or_odd_values_in_the_item_do_not_break_the_picture(dynamodb: Any) -> None:
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={
+            "id": {"S": PACING_ITEM_ID},
+            "limit": {"N": "0"},
+            "remaining": {"N": "3"},
+            "paused_until": {"S": "x"},
+        },
+    )
+    container = Pacer(TABLE, dynamodb, window_seconds=WINDOW, clock=lambda: NOW)
+
+    container.before_call(reserved=None, max_wait=0, deadline=deadline(), keep=5)
+
+    assert container.picture.limit is None  # a zero limit is no limit known
+    assert container.picture.paused_until == 0.0
+    assert Picture(limit=None).spacing(WINDOW) == 0.0
+
+
+def test_an_older_observation_never_replaces_a_newer_one(dynamodb: Any, clock: Clock) -> None:
+    fast, slow = pacer(dynamodb, clock), pacer(dynamodb, clock)
+    clock.now = NOW + 5
+    fast.after_call(created(4), deadline=deadline())
+    clock.now = NOW + 3  # the slow container's clock, or its answer, is behind
+    slow.after_call(created(9), deadline=deadline())
+
+    assert stored(dynamodb)["remaining"] == {"N": "4"}
+
+
+def test_unavailable_answers_without_headers_change_nothing(dynamodb: Any, clock: Clock) -> None:
+    container = pacer(dynamodb, clock)
+    container.after_call(created(5), deadline=deadline())
+
+    container.after_call(Unavailable(True, "ReadTimeoutError"), deadline=deadline())
+
+    assert container.picture.remaining == 5
