@@ -280,6 +280,7 @@ def test_a_booking_rate_limited_for_more_tries_than_allowed_is_delivered_once_on
 
 
 def test_while_bizkithub_has_paused_us_bookings_are_queued_without_a_call(
+    capsys: pytest.CaptureFixture[str],
     call_times: list[float],
     webhook: Webhook,
     stand_in: BizKitHubStandIn,
@@ -295,6 +296,10 @@ def test_while_bizkithub_has_paused_us_bookings_are_queued_without_a_call(
 
     assert [reply.status for reply in replies] == [202] * 4
     assert [call.status for call in stand_in.calls] == [429]  # one request, not four
+    lines = capsys.readouterr().out.splitlines()  # one metric document per line
+    assert sum('"BizKitHubCallsAvoided"' in line for line in lines) == 3
+    assert sum('"BizKitHubRateLimited"' in line for line in lines) == 1
+    assert sum('"BizKitHubPausedSeconds"' in line for line in lines) == 1  # BizKitHubRateLimitPausedAlarm
     drain()
     assert sorted(event["title"] for event in stand_in.accepted_events) == sorted(titles)
     assert [call.status for call in stand_in.calls] == [429, 200, 200, 200, 200]

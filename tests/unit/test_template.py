@@ -439,6 +439,7 @@ def test_the_worker_reports_partial_batches_and_is_capped(template: dict[str, An
         ("BizKitHubKeyRefusedAlarm", "BizKitHubKeyRefused"),
         ("EventIdUnknownAlarm", "EventIdUnknown"),
         ("EventIdNotRecordedAlarm", "EventIdNotRecorded"),
+        ("BizKitHubRateLimitPausedAlarm", "BizKitHubPausedSeconds"),
     ],
 )
 def test_delivery_alarms_exist(template: dict[str, Any], alarm: str, metric: str) -> None:
