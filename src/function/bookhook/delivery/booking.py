@@ -11,6 +11,10 @@ came to decides the record and the sender's answer:
   booking goes on the queue, after BizKitHub's Retry-After when it gave one, and the sender is told
   202. The message is sent *before* the record says "queued" and names this request's lease, so the
   worker may start at once and a late "queued" write can never hide its result.
+With pacing (`delivery.pacing`), the claim is followed by a look at BizKitHub's rate limit: while
+its Retry-After runs, or when the slot the window leaves is not near, BizKitHub is not called and the
+booking goes on the queue until then (202), taking its reserved slot with it; with no queue, the
+sender is told 503 with that Retry-After. After a call, what its headers said is taken in.
 A repeat finds the record: delivered (200 with the eventId), rejected, queued (202), or in flight,
 when it waits briefly for the result, then gets 409 with Retry-After. 503 only when the booking is
 neither created nor on the queue (no queue configured, or the queue failing): the claim is released

@@ -15,6 +15,11 @@ For each message:
   queue with a delay (capped exponential backoff with full jitter, or BizKitHub's Retry-After when
   longer, within the cap), never a sleep in the function; after `max_attempts` tries, to the
   DeadLetterQueue with the reason.
+Rate limiting is not a failure: a 429 counts no try, and the booking waits as long as BizKitHub
+asked, in as many SQS delays as that takes (`not_before`), dead-lettered only after waiting longer
+than `rate_limit_max_wait_seconds` in all (`rate_limited_too_long`). With pacing (`delivery.pacing`),
+before the lease: a booking whose slot is near waits for it here; one whose slot is further off, or
+that arrives during a pause, goes back on the queue until then, uncalled and unleased.
 A failure of our own before BizKitHub was called (the table or the queue unreachable) raises, so the
 batch reports the message as failed and SQS offers it again after the visibility timeout.
 """
