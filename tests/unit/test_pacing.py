@@ -233,10 +233,10 @@ def test_pressure_ends_when_the_headers_say_so_and_the_schedule_has_passed(
     ask(container, max_wait=0)  # a slot ahead: still tight even if the next answer says plenty
     clock.now += 0.1
     container.after_call(created(30), deadline=deadline())
-    assert container.picture.tight(clock.now)
+    assert container.picture.tight(clock.now, WINDOW)
 
     clock.now += 2 * SPACING
-    assert not container.picture.tight(clock.now)
+    assert not container.picture.tight(clock.now, WINDOW)
     assert ask(container) == Go()  # quiet again: no slot
     assert stored(dynamodb)["remaining"] == {"N": "30"}  # the end of pressure was shared too
 
@@ -294,3 +294,21 @@ def test_unavailable_answers_without_headers_change_nothing(dynamodb: Any, clock
     container.after_call(Unavailable(True, "ReadTimeoutError"), deadline=deadline())
 
     assert container.picture.remaining == 5
+
+
+def test_a_reset_further_off_than_a_window_is_read_as_the_windows_end(dynamodb: Any, clock: Clock) -> None:
+    container = pacer(dynamodb, clock)
+    container.after_call(created(0, reset_at=NOW + 30 * 24 * 3600), deadline=deadline())
+
+    assert ask(container, max_wait=0) == Later(until=NOW + WINDOW, slot=NOW + WINDOW)
+
+
+def test_an_observation_older_than_a_window_says_nothing_of_now(dynamodb: Any, clock: Clock) -> None:
+    """A container started days after the last pressure reads the item and is quiet at once."""
+    pacer(dynamodb, clock).after_call(created(2), deadline=deadline())
+    clock.now += WINDOW + 1
+    counting = CountingClient(dynamodb)
+    fresh = pacer(counting, clock)
+
+    assert ask(fresh) == Go()
+    assert counting.calls == ["get_item"]

@@ -78,8 +78,11 @@ class Picture:
     def paused(self, now: float) -> bool:
         return self.paused_until > now
 
-    def tight(self, now: float) -> bool:
-        return (self.remaining is not None and self.remaining <= LOW_WATER) or self.next_slot > now
+    def tight(self, now: float, window_seconds: float) -> bool:
+        """Slots reserved ahead, or few requests remaining by an answer from within the last window
+        (an older one says nothing of now)."""
+        nearly_spent = self.remaining is not None and self.remaining <= LOW_WATER
+        return (nearly_spent and self.observed_at > now - window_seconds) or self.next_slot > now
 
     def spacing(self, window_seconds: float) -> float:
         """Seconds between paced calls: the plan's sustained rate, a little slower; 0 if unknown."""
@@ -154,7 +157,7 @@ class Pacer:
         if reserved is not None and reserved >= picture.paused_until:
             # Its own slot (one reserved before a pause that has since begun is void: reserve anew).
             return self._at(reserved, now, max_wait, deadline, keep)
-        if not picture.tight(now):
+        if not picture.tight(now, self._window):
             return Go()
         if not deadline.allows(AWS_CALL_WORST_SECONDS + keep):
             return Later(until=picture.slot_after(now, self._window)[0])  # no time to reserve: queue it
@@ -182,7 +185,9 @@ class Pacer:
                 before,
                 limit=quota.limit if quota.limit is not None else before.limit,
                 remaining=quota.remaining,
-                reset_at=quota.reset_at,
+                # A window resets within a window: a later Reset (a bad header) must not park every
+                # booking for days.
+                reset_at=min(quota.reset_at, now + self._window) if quota.reset_at is not None else None,
                 observed_at=now,
             )
         pause_until = 0.0
@@ -190,7 +195,9 @@ class Pacer:
             pause_until = now + (outcome.retry_after or DEFAULT_PAUSE_SECONDS)
             observed = replace(observed, paused_until=max(observed.paused_until, pause_until))
         self._picture = observed
-        under_pressure = pause_until > 0 or before.tight(now) or observed.tight(now)
+        under_pressure = (
+            pause_until > 0 or before.tight(now, self._window) or observed.tight(now, self._window)
+        )
         if not under_pressure or not deadline.allows(AWS_CALL_WORST_SECONDS):
             return 0.0
         try:
