@@ -52,8 +52,9 @@ def drain(
     poller = SqsPoller(boto3.client("sqs"), aws.delivery_queue_url, delivery_worker.lambda_handler)
 
     def run() -> None:
-        # Until nothing is left, delayed messages (BizKitHub's Retry-After) included.
-        deadline = time.monotonic() + 30
+        # Until nothing is left, delayed messages (BizKitHub's Retry-After) included; generous, for
+        # a loaded machine (a burst without pacing waits out several Retry-Afters).
+        deadline = time.monotonic() + 60
         while not queue_is_empty(aws.delivery_queue_url) and time.monotonic() < deadline:
             if poller.poll_once() == 0:
                 time.sleep(0.1)
