@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from bookhook.calendar.client import BizKitHubClient
+from bookhook.delivery.pacing import SPACING_MARGIN
 from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.request import WebhookRequest
@@ -308,6 +309,35 @@ def test_while_bizkithub_has_paused_us_bookings_are_queued_without_a_call(
     assert _messages(aws.dead_letter_queue_url) == []
 
 
+def test_once_the_window_is_nearly_spent_calls_go_out_no_faster_than_the_plan_allows(
+    call_times: list[float],
+    webhook: Webhook,
+    stand_in: BizKitHubStandIn,
+    aws: LocalResources,
+    drain: Callable[[], None],
+) -> None:
+    """A plan of 30 an hour with a burst of 12, the hour a minute long (a call every 2 s). Once the
+    headers say 10 are left, each call takes a slot, 2.04 s apart: the first tight one is at once
+    (200); the others, each more than a second off, are queued with their slots (202, no request).
+    The k-th call from that point goes out no sooner than k slots later, and none is answered 429.
+    (Slots within a second are waited for by the webhook: `test_a_burst_past_the_free_plan…`.)"""
+    stand_in.set_rate_limit(RateLimit(30, 12, time_scale=SCALED_HOUR_SECONDS))
+    spacing = SCALED_HOUR_SECONDS / 30 * SPACING_MARGIN
+    titles = [f"Paced booking {n:02d}" for n in range(6)]
+
+    replies = [webhook.post(zapier_booking(title=title)) for title in titles]
+    drain()
+
+    # 11 left (quiet), 10 left (tight: shared), the first slot at once, then queued with a slot each
+    assert [reply.status for reply in replies] == [200, 200, 200, 202, 202, 202]
+    assert len(stand_in.calls) == 6  # one request each: none wasted, none repeated
+    assert sorted(event["title"] for event in stand_in.accepted_events) == sorted(titles)
+    assert stand_in.rate_limit_counts().total_limited == 0
+    paced = sorted(call_times[2:])
+    for k, called_at in enumerate(paced):
+        assert called_at >= paced[0] + k * spacing - 0.01, (k, called_at - paced[0])
+
+
 @pytest.mark.parametrize("pacing", ["on", "off"])
 def test_a_burst_past_the_free_plan_is_delivered_once_each_with_nothing_dead_lettered(
     pacing: str,
@@ -330,7 +360,9 @@ def test_a_burst_past_the_free_plan_is_delivered_once_each_with_nothing_dead_let
     replies = [webhook.post(booking) for booking in bookings]
     drain()
 
-    assert sorted({reply.status for reply in replies}) == [200, 202]
+    # Without pacing, the first 50 are delivered at once and the rest queued after their 429.
+    # With it, each of these one-at-a-time senders waits for its slot (under 0.1 s) and calls.
+    assert {reply.status for reply in replies} == ({200} if pacing == "on" else {200, 202})
     delivered = sorted(event["title"] for event in stand_in.accepted_events)
     assert delivered == sorted(booking["title"] for booking in bookings)  # each once
     assert _messages(aws.dead_letter_queue_url) == []

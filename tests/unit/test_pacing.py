@@ -79,7 +79,9 @@ def created(remaining: int | None, *, limit: int | None = 1000, reset_at: float 
 
 
 def ask(p: Pacer, reserved: float | None = None, max_wait: float = 1.0) -> Go | Later:
-    return p.before_call(reserved=reserved, max_wait=max_wait, deadline=deadline(), keep=5)
+    return p.before_call(
+        reserved=reserved, max_wait=max_wait, deadline=deadline(), call_needs=5, queue_needs=5
+    )
 
 
 def stored(client: Any) -> dict[str, Any]:
@@ -143,12 +145,21 @@ def test_no_time_left_to_wait_for_a_slot_queues_it_with_the_slot(dynamodb: Any, 
     container.after_call(created(2), deadline=deadline())
     ask(container)
 
-    # Time to reserve (one write and the 5 s kept), not to wait too: it goes on the queue with its slot.
-    decision = container.before_call(reserved=None, max_wait=60, deadline=deadline(8.5), keep=5)
+    # Time to reserve (one write, then queueing), not to wait and call: it goes on the queue with its slot.
+    decision = container.before_call(
+        reserved=None, max_wait=60, deadline=deadline(8.5), call_needs=5, queue_needs=5
+    )
     assert decision == Later(until=NOW + SPACING, slot=NOW + SPACING)
     # Not even the time to reserve: queued for about when a slot would be, holding none.
-    decision = container.before_call(reserved=None, max_wait=60, deadline=deadline(6), keep=5)
+    decision = container.before_call(
+        reserved=None, max_wait=60, deadline=deadline(6), call_needs=5, queue_needs=5
+    )
     assert decision == Later(until=NOW + 2 * SPACING)
+    # A slot that has come, with no time left to call: queued with it, to be called at once from there.
+    decision = container.before_call(
+        reserved=NOW - 1, max_wait=60, deadline=deadline(6), call_needs=7, queue_needs=3
+    )
+    assert decision == Later(until=NOW - 1, slot=NOW - 1)
     assert clock.slept == []
 
 
@@ -270,7 +281,7 @@ def test_a_reset_given_as_seconds_or_odd_values_in_the_item_do_not_break_the_pic
     )
     container = Pacer(TABLE, dynamodb, window_seconds=WINDOW, clock=lambda: NOW)
 
-    container.before_call(reserved=None, max_wait=0, deadline=deadline(), keep=5)
+    container.before_call(reserved=None, max_wait=0, deadline=deadline(), call_needs=5, queue_needs=5)
 
     assert container.picture.limit is None  # a zero limit is no limit known
     assert container.picture.paused_until == 0.0

@@ -139,7 +139,8 @@ class BookingDelivery:
                 reserved=None,
                 max_wait=_MAX_SLOT_WAIT_SECONDS,
                 deadline=deadline,
-                keep=_MIN_CALL_SECONDS + _AFTER_CALL_RESERVE_SECONDS,
+                call_needs=_MIN_CALL_SECONDS + _AFTER_CALL_RESERVE_SECONDS,
+                queue_needs=_AFTER_CALL_RESERVE_SECONDS,  # the message, then "queued"
             )
             if isinstance(decision, Later):
                 return self._wait_for_slot(booking, source, owner, decision, deadline)

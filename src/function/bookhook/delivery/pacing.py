@@ -145,21 +145,29 @@ class Pacer:
         return self._picture or Picture()
 
     def before_call(
-        self, *, reserved: float | None, max_wait: float, deadline: Deadline, keep: float
+        self,
+        *,
+        reserved: float | None,
+        max_wait: float,
+        deadline: Deadline,
+        call_needs: float,
+        queue_needs: float,
     ) -> Decision:
         """Whether to call now. `reserved`: a slot this booking took earlier (from its message);
-        `max_wait`: how long this caller may wait here for a near slot; `keep`: seconds of the
-        deadline the caller needs after this step (each AWS call here starts only if it fits too)."""
+        `max_wait`: how long this caller may wait here for a near slot. `call_needs` and
+        `queue_needs`: the seconds the caller needs after this step to call (and settle), or to put
+        the booking on the queue instead: a DynamoDB call here starts only if queueing still fits
+        after it, and Go is answered only if calling does."""
         now = self._clock()
-        picture = self._known(deadline, keep, now)
+        picture = self._known(deadline, queue_needs, now)
         if picture.paused(now):
             return Later(until=picture.paused_until, paused=True)
         if reserved is not None and reserved >= picture.paused_until:
             # Its own slot (one reserved before a pause that has since begun is void: reserve anew).
-            return self._at(reserved, now, max_wait, deadline, keep)
+            return self._at(reserved, now, max_wait, deadline, call_needs)
         if not picture.tight(now, self._window):
             return Go()
-        if not deadline.allows(AWS_CALL_WORST_SECONDS + keep):
+        if not deadline.allows(AWS_CALL_WORST_SECONDS + queue_needs):
             return Later(until=picture.slot_after(now, self._window)[0])  # no time to reserve: queue it
         try:
             slot = self._reserve(now)
@@ -169,7 +177,7 @@ class Pacer:
             return Later(until=self.picture.slot_after(self._clock(), self._window)[0])
         if self.picture.paused(slot):
             return Later(until=self.picture.paused_until, paused=True)
-        return self._at(slot, self._clock(), max_wait, deadline, keep)
+        return self._at(slot, self._clock(), max_wait, deadline, call_needs)
 
     def after_call(self, outcome: AddEventOutcome, *, deadline: Deadline) -> float:
         """Take in what the answer said; share it if there is pressure. Returns how many seconds
@@ -211,8 +219,8 @@ class Pacer:
 
     # --- the shared item ----------------------------------------------------------------------
 
-    def _known(self, deadline: Deadline, keep: float, now: float) -> Picture:
-        if self._picture is None and deadline.allows(AWS_CALL_WORST_SECONDS + keep):
+    def _known(self, deadline: Deadline, queue_needs: float, now: float) -> Picture:
+        if self._picture is None and deadline.allows(AWS_CALL_WORST_SECONDS + queue_needs):
             item: Mapping[str, Any] = {}
             try:
                 item = self._client.get_item(TableName=self._table, Key=_KEY).get("Item") or {}
@@ -222,12 +230,15 @@ class Pacer:
             self._picture = _picture_of(item)
         return self.picture
 
-    def _at(self, slot: float, now: float, max_wait: float, deadline: Deadline, keep: float) -> Decision:
-        wait = slot - now
-        if wait <= 0:
-            return Go(slot)
-        if wait <= max_wait and deadline.allows(wait + keep):
-            self._sleep(wait)
+    def _at(
+        self, slot: float, now: float, max_wait: float, deadline: Deadline, call_needs: float
+    ) -> Decision:
+        """Call at `slot`: now, after waiting for it here, or (too far, or no time left to call) from
+        the queue, which brings the booking back then with its slot."""
+        wait = max(0.0, slot - now)
+        if wait <= max_wait and deadline.allows(wait + call_needs):
+            if wait > 0:
+                self._sleep(wait)
             return Go(slot)
         return Later(until=slot, slot=slot)
 

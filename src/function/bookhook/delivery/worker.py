@@ -170,7 +170,8 @@ class DeliveryWorker:
                 reserved=message.paced_slot,
                 max_wait=_MAX_SLOT_WAIT_SECONDS,
                 deadline=deadline,
-                keep=CALL_NEEDS_SECONDS,
+                call_needs=CALL_NEEDS_SECONDS,
+                queue_needs=AWS_CALL_WORST_SECONDS,  # the message back on the queue
             )
             if isinstance(decision, Later):
                 return self._wait_for_slot(message, decision, key, fingerprint, redriven)
