@@ -323,3 +323,22 @@ def test_an_observation_older_than_a_window_says_nothing_of_now(dynamodb: Any, c
 
     assert ask(fresh) == Go()
     assert counting.calls == ["get_item"]
+
+
+def test_what_the_other_callers_spend_between_two_answers_turns_a_container_tight_sooner(
+    dynamodb: Any, clock: Clock
+) -> None:
+    """Many containers in a burst: between two of this one's answers, 15 other calls went out. With
+    20 left, the next answer may well find 5: it is tight now, not after the limit is met."""
+    container = pacer(dynamodb, clock)
+    container.after_call(created(36), deadline=deadline())
+    assert not container.picture.tight(clock.now, WINDOW)
+
+    container.after_call(created(20), deadline=deadline())
+
+    assert container.picture.fall == 15
+    assert container.picture.tight(clock.now, WINDOW)
+    assert stored(dynamodb)["remaining"] == {"N": "20"}  # shared, so the others learn it too
+    # Refilled meanwhile (a rise is no fall): quiet again.
+    container.after_call(created(45), deadline=deadline())
+    assert (container.picture.fall, container.picture.tight(clock.now, WINDOW)) == (0, False)

@@ -77,9 +77,9 @@ _MIN_CALL_SECONDS = 1.0
 _CLAIM_NEEDS_SECONDS = AWS_CALL_WORST_SECONDS + _MIN_CALL_SECONDS
 _RECORD_TRIES = 3
 _RECORD_BACKOFF_SECONDS = 0.1
-# Under pacing, a webhook whose slot is this near waits for it and calls (the sender hears 200);
-# a later slot goes on the queue with the booking (202).
-_MAX_SLOT_WAIT_SECONDS = 1.0
+# Under pacing, the webhook calls only when its slot has come; any later slot goes on the queue with
+# the booking (202). Waiting here would hold the sender (and a Lambda container) for the slot.
+_MAX_SLOT_WAIT_SECONDS = 0.0
 _log = logging.getLogger(__name__)
 
 

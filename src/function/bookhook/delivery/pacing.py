@@ -15,16 +15,18 @@ every container, share what is known about that limit in one item of the booking
 Each container keeps its own picture: the item as it last read or wrote it, updated with the headers
 of its own answers. From it, three modes:
 
-- quiet (more than `LOW_WATER` requests remaining, or nothing known, and no reserved slot ahead):
-  call at once. No DynamoDB read or write: the hot path is as without pacing. (A container reads the
-  item once, before its first call, so a new container does not walk into a pause.)
-- tight (`LOW_WATER` or fewer remaining, or slots reserved ahead of now): each caller reserves the
-  next slot with one conditional write. Slots are spaced at the plan's sustained rate (`limit` from
-  the headers over `window_seconds`, the length of BizKitHub's window, an hour by its published
-  plans; 2 % slower, for clocks and rounding), and none falls before the reset while nothing is
-  remaining. A caller whose slot is near waits for it and calls; one whose slot is further off
-  takes the slot with it onto the queue (delayed until then) and calls when it comes back, without
-  reserving again. So a burst's backlog goes out evenly, at the rate the plan allows.
+- quiet (more than `LOW_WATER` requests remaining, less what the other callers spent between this
+  container's last two answers, so many containers in a burst turn tight in time; or nothing known;
+  and no slot reserved ahead): call at once. No DynamoDB read or write: the hot path is as without
+  pacing. (A container reads the item once, before its first call, so a new container does not
+  walk into a pause.)
+- tight (otherwise): each caller reserves the next slot with one conditional write. Slots are
+  spaced at the plan's sustained rate (`limit` from the headers over `window_seconds`, the length of
+  BizKitHub's window, an hour by its published plans; 2 % slower, for clocks and rounding), and
+  none falls before the reset while nothing is remaining. A caller whose slot has come (the
+  worker: is near, and waits for it) calls; one whose slot is further off takes the slot with it
+  onto the queue (delayed until then) and calls when it comes back, without reserving again. So a
+  burst's backlog goes out evenly, at the rate the plan allows.
 - paused (a 429's Retry-After not over): nobody calls; bookings wait on the queue until it is.
 
 The pacing state is advice, never a booking's state: if the table cannot be read or written, the
@@ -74,6 +76,9 @@ class Picture:
     observed_at: float = 0.0
     paused_until: float = 0.0
     next_slot: float = 0.0
+    # How far `remaining` fell between this container's last two answers, less its own call: what
+    # the other callers (containers of both functions) spend between two of ours. Never shared.
+    fall: int = 0
 
     def paused(self, now: float) -> bool:
         return self.paused_until > now
@@ -81,7 +86,8 @@ class Picture:
     def tight(self, now: float, window_seconds: float) -> bool:
         """Slots reserved ahead, or few requests remaining by an answer from within the last window
         (an older one says nothing of now)."""
-        nearly_spent = self.remaining is not None and self.remaining <= LOW_WATER
+        # Nearly spent by the time of our next call: what is left, less what the others spend before it.
+        nearly_spent = self.remaining is not None and self.remaining - self.fall <= LOW_WATER
         return (nearly_spent and self.observed_at > now - window_seconds) or self.next_slot > now
 
     def spacing(self, window_seconds: float) -> float:
@@ -186,11 +192,14 @@ class Pacer:
         quota = outcome.quota
         before = self.picture
         observed = before
-        if (
-            quota is not None and now >= before.observed_at
-        ):  # in this container, the last answer is the latest
+        # In this container, the last answer is the latest.
+        if quota is not None and now >= before.observed_at:
+            fall = 0
+            if quota.remaining is not None and before.remaining is not None:
+                fall = max(0, before.remaining - quota.remaining - 1)
             observed = replace(
                 before,
+                fall=fall,
                 limit=quota.limit if quota.limit is not None else before.limit,
                 remaining=quota.remaining,
                 # A window resets within a window: a later Reset (a bad header) must not park every
@@ -353,6 +362,7 @@ class Pacer:
         newer = shared if shared.observed_at > mine.observed_at else mine
         self._picture = replace(
             newer,
+            fall=mine.fall,
             paused_until=max(mine.paused_until, shared.paused_until),
             next_slot=shared.next_slot if schedule_as_stored else max(mine.next_slot, shared.next_slot),
         )
