@@ -13,7 +13,16 @@ from moto import mock_aws
 
 from bookhook.calendar.outcomes import Created, Quota, RateLimited, Unavailable
 from bookhook.deadline import Deadline
-from bookhook.delivery.pacing import LOW_WATER, PACING_ITEM_ID, SPACING_MARGIN, Go, Later, Pacer, Picture
+from bookhook.delivery.pacing import (
+    LOW_WATER,
+    PACING_ITEM_ID,
+    SPACING_MARGIN,
+    Go,
+    Later,
+    Pacer,
+    Picture,
+    queue_delay,
+)
 from bookhook_dev import defaults
 from bookhook_dev.template import dynamodb_create_table_kwargs, load_template
 
@@ -342,3 +351,27 @@ def test_what_the_other_callers_spend_between_two_answers_turns_a_container_tigh
     # Refilled meanwhile (a rise is no fall): quiet again.
     container.after_call(created(45), deadline=deadline())
     assert (container.picture.fall, container.picture.tight(clock.now, WINDOW)) == (0, False)
+
+
+def test_while_calls_stay_paced_their_answers_cost_no_write(dynamodb: Any, clock: Clock) -> None:
+    counting = CountingClient(dynamodb)
+    container = pacer(counting, clock)
+    container.after_call(created(8), deadline=deadline())  # pressure begins: shared
+    writes = counting.calls.count("update_item")
+
+    for remaining in (7, 7, 6, 7):
+        decision = ask(container, max_wait=SPACING + 1)
+        assert isinstance(decision, Go)
+        clock.now += 0.01
+        container.after_call(created(remaining), deadline=deadline())
+
+    assert counting.calls.count("update_item") == writes + 4  # the four reservations, nothing else
+    clock.now += 0.01
+    container.after_call(created(0, reset_at=clock.now + 5), deadline=deadline())  # news: nothing left
+    assert counting.calls.count("update_item") == writes + 5
+
+
+def test_a_booking_waits_on_the_queue_to_the_second_before_its_slot_and_past_a_pause() -> None:
+    assert queue_delay(Later(until=NOW + 7.9, slot=NOW + 7.9), NOW) == 7  # the rest is waited out
+    assert queue_delay(Later(until=NOW + 7.1, paused=True), NOW) == 8
+    assert queue_delay(Later(until=NOW - 3, slot=NOW - 3), NOW) == 0

@@ -248,3 +248,17 @@ def test_paced_waiting_past_the_ceiling_dead_letters_as_rate_limited_too_long(
     dead_lettered = records.get("booking-1")
     assert dead_lettered is not None
     assert dead_lettered.state == "dead_lettered"
+
+
+def test_a_booking_back_just_before_its_slot_waits_it_out_and_calls(dynamodb: Any) -> None:
+    """Paced bookings come back to the second before their slot (SQS counts whole seconds)."""
+    slept: list[float] = []
+    records = BookingRecords("t", dynamodb, ttl_days=7, clock=lambda: NOW)
+    paced = Pacer("t", dynamodb, window_seconds=3600, clock=lambda: NOW, sleep=slept.append)
+    bizkithub = BizKitHub(Created("fqdjnvzrfqjcsmvyhgjirjtvftknayzx"))
+    delivery_worker, delivery, _ = worker(records, bizkithub, paced)
+
+    result = delivery_worker.process(message(paced_slot=NOW + 0.6, not_before=NOW + 0.6), deadline())
+
+    assert (result.outcome, bizkithub.calls, delivery.sent) == ("DeliveredLate", 1, [])
+    assert slept == [pytest.approx(0.6)]

@@ -52,7 +52,7 @@ from bookhook.calendar.outcomes import (
     unknown_code,
 )
 from bookhook.deadline import AWS_CALL_WORST_SECONDS, Deadline
-from bookhook.delivery.pacing import Later, Pacer
+from bookhook.delivery.pacing import Later, Pacer, queue_delay
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking
 from bookhook.delivery.records import BookingRecord, BookingRecords, BookingStoreUnavailable, fingerprint_of
 from bookhook.errors import (
@@ -306,17 +306,17 @@ class BookingDelivery:
         the pause's end), taking its reserved slot with it; a wasted request is avoided."""
         reason = "Paused" if later.paused else "Paced"
         now = time.time()
-        wait = math.ceil(max(0.0, later.until - now))
         if self._queue is None:
             self._release(booking.key, owner, deadline)
             raise BizKitHubUnavailable(
-                "BizKitHub's rate limit is spent for now; retry later", retry_after=max(1, wait)
+                "BizKitHub's rate limit is spent for now; retry later",
+                retry_after=max(1, math.ceil(later.until - now)),
             )
         message = _message(booking, source, kind="deliver", failure={"reason": reason}, handed_off_by=owner)
         waiting = message.model_copy(
             update={"not_before": later.until, "rate_limited_since": now, "paced_slot": later.slot}
         )
-        self._send_or_release(waiting, booking.key, owner, deadline, delay_seconds=wait)
+        self._send_or_release(waiting, booking.key, owner, deadline, delay_seconds=queue_delay(later, now))
         if deadline.allows(AWS_CALL_WORST_SECONDS):
             with contextlib.suppress(BookingStoreUnavailable):
                 self._records.record_queued(booking.key, owner, reason=reason)

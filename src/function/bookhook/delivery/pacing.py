@@ -38,6 +38,7 @@ each write's answer brings the other containers' news back, so a tight container
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -83,12 +84,18 @@ class Picture:
     def paused(self, now: float) -> bool:
         return self.paused_until > now
 
+    def nearly_spent(self, now: float, window_seconds: float) -> bool:
+        """Few requests left by the time of our next call (what is left, less what the others spend
+        before it), by an answer from within the last window (an older one says nothing of now)."""
+        return (
+            self.remaining is not None
+            and self.remaining - self.fall <= LOW_WATER
+            and self.observed_at > now - window_seconds
+        )
+
     def tight(self, now: float, window_seconds: float) -> bool:
-        """Slots reserved ahead, or few requests remaining by an answer from within the last window
-        (an older one says nothing of now)."""
-        # Nearly spent by the time of our next call: what is left, less what the others spend before it.
-        nearly_spent = self.remaining is not None and self.remaining - self.fall <= LOW_WATER
-        return (nearly_spent and self.observed_at > now - window_seconds) or self.next_slot > now
+        """Nearly spent, or slots reserved ahead: calls take slots."""
+        return self.nearly_spent(now, window_seconds) or self.next_slot > now
 
     def spacing(self, window_seconds: float) -> float:
         """Seconds between paced calls: the plan's sustained rate, a little slower; 0 if unknown."""
@@ -121,6 +128,13 @@ class Later:
 
 
 Decision = Go | Later
+
+
+def queue_delay(later: Later, now: float) -> int:
+    """The SQS delay for a booking that must wait: to the second before its slot (the caller back
+    then waits out the rest, under a second, and calls on time), or past the pause's end."""
+    wait = max(0.0, later.until - now)
+    return math.floor(wait) if later.slot is not None else math.ceil(wait)
 
 
 class PacingStoreUnavailable(Exception):
@@ -212,10 +226,15 @@ class Pacer:
             pause_until = now + (outcome.retry_after or DEFAULT_PAUSE_SECONDS)
             observed = replace(observed, paused_until=max(observed.paused_until, pause_until))
         self._picture = observed
-        under_pressure = (
-            pause_until > 0 or before.tight(now, self._window) or observed.tight(now, self._window)
+        # Shared only when it is news to the others: a pause, pressure beginning or ending, or nothing
+        # left (whose reset every slot must wait for). While calls stay paced, the schedule itself
+        # carries the news, so a paced call costs no write for what its answer said.
+        news = (
+            pause_until > 0
+            or before.nearly_spent(now, self._window) != observed.nearly_spent(now, self._window)
+            or (observed.remaining == 0 and before.remaining != 0)
         )
-        if not under_pressure or not deadline.allows(AWS_CALL_WORST_SECONDS):
+        if not news or not deadline.allows(AWS_CALL_WORST_SECONDS):
             return 0.0
         try:
             if observed is not before and quota is not None:

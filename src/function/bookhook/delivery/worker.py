@@ -51,7 +51,7 @@ from bookhook.calendar.outcomes import (
 )
 from bookhook.deadline import AWS_CALL_WORST_SECONDS, Deadline
 from bookhook.delivery.booking import AddEvent, bizkithub_idempotency_key, failure_of
-from bookhook.delivery.pacing import DEFAULT_PAUSE_SECONDS, Later, Pacer
+from bookhook.delivery.pacing import DEFAULT_PAUSE_SECONDS, Later, Pacer, queue_delay
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking, field_names
 from bookhook.delivery.records import BookingRecord, BookingRecords, BookingStoreUnavailable, fingerprint_of
 from bookhook.errors import ServiceUnavailable
@@ -160,9 +160,11 @@ class DeliveryWorker:
                 }
             )
         now = self._clock()
-        if message.not_before is not None and message.not_before > now:
-            # Still inside BizKitHub's Retry-After or before its slot (longer than one SQS delay, or
-            # offered early): wait on, uncalled.
+        # A booking holding a slot comes back just before it and waits out the rest here (pacing).
+        early = _MAX_SLOT_WAIT_SECONDS if message.paced_slot is not None and self._pacer is not None else 0.0
+        if message.not_before is not None and message.not_before > now + early:
+            # Still inside BizKitHub's Retry-After or well before its slot (longer than one SQS
+            # delay, or offered early): wait on, uncalled.
             self._delivery_queue.send(message, delay_seconds=math.ceil(message.not_before - now))
             return WorkerResult("StillWaiting")
         if self._pacer is not None:
@@ -298,7 +300,7 @@ class DeliveryWorker:
         waiting = message.model_copy(
             update={"not_before": later.until, "rate_limited_since": since, "paced_slot": later.slot}
         )
-        self._delivery_queue.send(waiting, delay_seconds=math.ceil(max(0.0, later.until - now)))
+        self._delivery_queue.send(waiting, delay_seconds=queue_delay(later, now))
         return WorkerResult("Paused" if later.paused else "Paced", calls_avoided=True)
 
     def delay_before_next_try(self, tries: int, retry_after: Any) -> int:
