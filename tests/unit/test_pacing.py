@@ -3,6 +3,7 @@ writes. AWS is moto in-process; time is a fake clock, and waiting for a slot a r
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from bookhook.delivery.pacing import (
     queue_delay,
 )
 from bookhook_dev import defaults
+from bookhook_dev.lambda_emulation import atomic_dynamodb_writes
 from bookhook_dev.template import dynamodb_create_table_kwargs, load_template
 
 NOW = 1_800_000_000.0
@@ -173,8 +175,8 @@ def test_no_time_left_to_wait_for_a_slot_queues_it_with_the_slot(dynamodb: Any, 
 
 
 def test_two_containers_share_one_schedule(dynamodb: Any, clock: Clock) -> None:
-    """Each reserves with a compare-and-set: a container whose picture is behind loses once, learns
-    where the schedule is from the failed write's answer, and takes the next slot; none is shared."""
+    """Each reserves with one atomic write, whatever its picture knows of the schedule: a container
+    whose picture is behind still takes the next free slot; none is shared."""
     first, second = pacer(dynamodb, clock), pacer(dynamodb, clock)
     first.after_call(created(3), deadline=deadline())
     second.after_call(created(3), deadline=deadline())
@@ -375,3 +377,28 @@ def test_a_booking_waits_on_the_queue_to_the_second_before_its_slot_and_past_a_p
     assert queue_delay(Later(until=NOW + 7.9, slot=NOW + 7.9), NOW) == 7  # the rest is waited out
     assert queue_delay(Later(until=NOW + 7.1, paused=True), NOW) == 8
     assert queue_delay(Later(until=NOW - 3, slot=NOW - 3), NOW) == 0
+
+
+def test_callers_reserving_at_the_same_moment_each_get_a_slot_of_their_own(
+    dynamodb: Any, clock: Clock
+) -> None:
+    """Twelve containers reserve at once (moto's writes made atomic, as DynamoDB's are): twelve
+    distinct slots, one spacing apart, whatever each container's picture knew."""
+    containers = [pacer(dynamodb, clock) for _ in range(12)]
+    for container in containers:
+        container.after_call(created(3), deadline=deadline())
+    start = threading.Barrier(len(containers))
+    slots: list[float | None] = []
+
+    def reserve(container: Pacer) -> None:
+        start.wait()
+        slots.append(ask(container, max_wait=0).slot)
+
+    with atomic_dynamodb_writes():
+        threads = [threading.Thread(target=reserve, args=(c,)) for c in containers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert sorted(slot or 0 for slot in slots) == [round(NOW + n * SPACING, 3) for n in range(12)]

@@ -10,7 +10,7 @@ every container, share what is known about that limit in one item of the booking
   later observation;
 - `paused_until`: from a 429's Retry-After; only ever extended;
 - `next_slot`: the schedule; the earliest time the next paced call may go, moved forward only by
-  a compare-and-set, so two callers never get the same slot.
+  atomic conditional writes (an increment while it is ahead), so two callers never get one slot.
 
 Each container keeps its own picture: the item as it last read or wrote it, updated with the headers
 of its own answers. From it, three modes:
@@ -101,12 +101,17 @@ class Picture:
         """Seconds between paced calls: the plan's sustained rate, a little slower; 0 if unknown."""
         return window_seconds / self.limit * SPACING_MARGIN if self.limit else 0.0
 
-    def slot_after(self, now: float, window_seconds: float) -> tuple[float, float]:
-        """(the next slot free from `now`, where the schedule continues after it)."""
-        slot = max(now, self.next_slot, self.paused_until)
+    def earliest(self, now: float) -> float:
+        """The earliest a call may go: now, after the pause, and not before the reset while
+        nothing is left."""
+        moment = max(now, self.paused_until)
         if self.remaining == 0 and self.reset_at is not None:
-            slot = max(slot, self.reset_at)  # nothing left: not before the reset
-        return slot, slot + self.spacing(window_seconds)
+            moment = max(moment, self.reset_at)
+        return moment
+
+    def next_free(self, now: float) -> float:
+        """Where the next slot would be, as far as this picture knows (without reserving it)."""
+        return max(self.earliest(now), self.next_slot)
 
 
 @dataclass(frozen=True)
@@ -188,13 +193,13 @@ class Pacer:
         if not picture.tight(now, self._window):
             return Go()
         if not deadline.allows(AWS_CALL_WORST_SECONDS + queue_needs):
-            return Later(until=picture.slot_after(now, self._window)[0])  # no time to reserve: queue it
+            return Later(until=picture.next_free(now))  # no time to reserve: queue it
         try:
             slot = self._reserve(now)
         except PacingStoreUnavailable:
             return Go()  # advice only: a 429 would be waited out
         if slot is None:
-            return Later(until=self.picture.slot_after(self._clock(), self._window)[0])
+            return Later(until=self.picture.next_free(self._clock()))
         if self.picture.paused(slot):
             return Later(until=self.picture.paused_until, paused=True)
         return self._at(slot, self._clock(), max_wait, deadline, call_needs)
@@ -271,37 +276,61 @@ class Pacer:
         return Later(until=slot, slot=slot)
 
     def _reserve(self, now: float) -> float | None:
-        """Take the next slot with a compare-and-set on `next_slot`; None if it kept moving."""
-        for _ in range(_RESERVE_TRIES):
-            known = self.picture
-            slot, following = known.slot_after(now, self._window)
-            values = {":next": _ms(following), ":expires": {"N": str(int(now) + _TTL_SECONDS)}}
-            if known.next_slot:
-                condition = "next_slot = :expected"
-                values[":expected"] = _ms(known.next_slot)
-            else:
-                condition = "attribute_not_exists(next_slot)"
-            try:
-                answer = self._client.update_item(
-                    TableName=self._table,
-                    Key=_KEY,
-                    UpdateExpression="SET next_slot = :next, expiration = :expires",
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        """Take the next slot: one atomic write, whatever the other callers do meanwhile. While the
+        schedule is ahead of the earliest moment a call may go, the slot is where it stands and the
+        write moves it on by one spacing (an increment, so concurrent callers each get their own
+        without reading first); when it has fallen behind (or there is none), the slot is that
+        moment and the schedule is set to follow it. Either write's condition fails only when the
+        other's holds, so a caller needs two tries unless the two keep swapping; None after
+        `_RESERVE_TRIES`."""
+        known = self.picture
+        earliest = known.earliest(now)
+        spacing = _ms(known.spacing(self._window))
+        floor = _ms(earliest)
+        expires = {"N": str(int(now) + _TTL_SECONDS)}
+        # Tried in the order the picture suggests, so the first write usually holds.
+        behind_first = known.next_slot < earliest
+        for attempt in range(_RESERVE_TRIES * 2):
+            if (attempt % 2 == 0) != behind_first:
+                ahead = self._slot_write(
+                    "SET next_slot = next_slot + :spacing, expiration = :expires",
+                    "next_slot >= :floor",
+                    {":spacing": spacing, ":floor": floor, ":expires": expires},
                 )
-            except ClientError as error:
-                if not _condition_failed(error):
-                    raise PacingStoreUnavailable(type(error).__name__) from None
-                # Someone moved it: try again from where it is now.
-                self._merge(_picture_of(_item_in_the_way(error)), schedule_as_stored=True)
-                continue
-            except BotoCoreError as error:
-                raise PacingStoreUnavailable(type(error).__name__) from None
-            self._merge(_picture_of(answer.get("Attributes") or {}))
-            return slot
+                if ahead is not None:
+                    return (round(ahead.next_slot * 1000) - int(spacing["N"])) / 1000
+            else:
+                following = {"N": str(int(floor["N"]) + int(spacing["N"]))}
+                behind = self._slot_write(
+                    "SET next_slot = :following, expiration = :expires",
+                    "attribute_not_exists(next_slot) OR next_slot < :floor",
+                    {":following": following, ":floor": floor, ":expires": expires},
+                )
+                if behind is not None:
+                    return int(floor["N"]) / 1000
         return None
+
+    def _slot_write(self, update: str, condition: str, values: Mapping[str, Any]) -> Picture | None:
+        """One of the two reservation writes: the item after it (merged into the picture), or None
+        when its condition did not hold."""
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=_KEY,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=dict(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise PacingStoreUnavailable(type(error).__name__) from None
+            return None
+        except BotoCoreError as error:
+            raise PacingStoreUnavailable(type(error).__name__) from None
+        stored = _picture_of(answer.get("Attributes") or {})
+        self._merge(stored)
+        return stored
 
     def _share_observation(self, observed: Picture) -> None:
         values: dict[str, Any] = {
@@ -374,16 +403,16 @@ class Pacer:
             raise PacingStoreUnavailable(type(error).__name__) from None
         return _picture_of(answer.get("Attributes") or {})
 
-    def _merge(self, shared: Picture, *, schedule_as_stored: bool = False) -> None:
+    def _merge(self, shared: Picture) -> None:
         """The shared item's news into this container's picture: the later observation, the longer
-        pause, the later schedule (or the stored one, for the next compare-and-set to match)."""
+        pause, the later schedule."""
         mine = self.picture
         newer = shared if shared.observed_at > mine.observed_at else mine
         self._picture = replace(
             newer,
             fall=mine.fall,
             paused_until=max(mine.paused_until, shared.paused_until),
-            next_slot=shared.next_slot if schedule_as_stored else max(mine.next_slot, shared.next_slot),
+            next_slot=max(mine.next_slot, shared.next_slot),
         )
 
 
@@ -391,7 +420,7 @@ _KEY = {"id": {"S": PACING_ITEM_ID}}
 
 
 def _ms(seconds: float) -> dict[str, str]:
-    # Whole milliseconds: a compare-and-set needs the value it read written back exactly.
+    # Whole milliseconds: exact in DynamoDB's numbers, so increments add up without drift.
     return {"N": str(round(seconds * 1000))}
 
 
