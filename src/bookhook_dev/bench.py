@@ -26,6 +26,11 @@ baseline measured in the same run. Prints a table and writes bench-results.json.
   25, hash-based bytecode): `phonenumbers` 9.0.43 22.0 MB installed (44 MB with bytecode), import
   16.6 ms; `phonenumberslite` 9.0.42 1.3 MB (2.2 MB), 16.7 ms: the same code and metadata, without
   geocoding, carrier and time-zone data. Hence the lite one.
+- A burst against BizKitHub's rate limit (`bookhook_dev.burst`: 600 bookings within 10 s against
+  the Free plan with its hour compressed to a minute), with pacing on and off, each in a fresh
+  process: delivered exactly once, dead letters, calls answered 429, drain time, and the delivery
+  rate while a backlog exists against what the limit allows; `--burst-bookings`, `--burst-seconds`
+  and `--burst-senders` size it, `--no-burst` skips it.
 This is a benchmark, not a test: `make test` runs it once on tiny counts so it cannot rot.
 """
 
@@ -49,7 +54,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from bookhook_dev import defaults
+from bookhook_dev import burst, defaults
 from bookhook_dev.template import TEMPLATE_PATH
 
 ROOT = TEMPLATE_PATH.parent
@@ -80,6 +85,11 @@ _BASELINE_COLD = (
     "import boto3, pydantic, urllib3\n"
     "d = time.perf_counter() - t; print(d, d)"
 )
+
+
+def step(what: str) -> None:
+    """Which measurement the bench is on (it runs for minutes, silent otherwise)."""
+    print(f"bench: {what}", file=sys.stderr, flush=True)
 
 
 def lambda_environment(pythonpath: list[Path]) -> dict[str, str]:
@@ -401,6 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--no-dependencies", action="store_true", help="tests: package our code only")
+    parser.add_argument("--burst-bookings", type=int, default=600, help="bookings in the burst (default 600)")
+    parser.add_argument(
+        "--burst-seconds", type=float, default=10.0, help="the burst arrives within (default 10)"
+    )
+    parser.add_argument("--burst-senders", type=int, default=8, help="concurrent senders (default 8)")
+    parser.add_argument("--no-burst", action="store_true", help="skip the burst scenario")
     parser.add_argument("--warm-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warm_child is not None:
@@ -408,8 +424,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     dev_path = [FUNCTION_SOURCE, ROOT / "src", site_packages(sys.executable)]
+    step("cold start, baseline…")
     baseline_cold, _ = cold_start(sys.executable, _BASELINE_COLD, dev_path, args.runs)
+    step("cold start, webhook handler…")
     handler_import, handler_ready = cold_start(sys.executable, _HANDLER_COLD, dev_path, args.runs)
+    step("cold start, delivery worker…")
     worker_import, worker_ready = cold_start(sys.executable, _WORKER_COLD, dev_path, args.runs)
     cold = {
         "baseline (import boto3, pydantic, urllib3)": baseline_cold,
@@ -418,16 +437,26 @@ def main(argv: list[str] | None = None) -> int:
         "delivery worker import": worker_import,
         "delivery worker import + first-request set-up": worker_ready,
     }
+    step("building the packages…")
     plain, built = build_packages(
         args.runtime_python, args.work_dir, with_dependencies=not args.no_dependencies
     )
     runtime_libs = site_packages(args.runtime_python)  # boto3 & co, as the Lambda runtime provides them
+    step("cold start from the packages…")
     package = {
         name: cold_start(args.runtime_python, _HANDLER_COLD, [path, runtime_libs], args.runs)[1]
         for name, path in (("as sam build leaves it", plain), ("after make build", built))
     }
+    step("the phone library…")
     phones = phone_library(args.runtime_python, dev_path, built, runtime_libs, args.runs)
+    step(f"warm requests ({args.requests} per sender)…")
     warm_results = warm(args.requests)
+    burst_results = None
+    if not args.no_burst:
+        config = burst.BurstConfig(
+            bookings=args.burst_bookings, seconds=args.burst_seconds, senders=args.burst_senders
+        )
+        burst_results = burst.run_burst(config, progress=lambda what: step(f"burst, {what}"))
     results = {
         "cold_start_seconds": cold,
         "cold_start_ratio_handler_to_baseline": handler_import / baseline_cold,
@@ -452,8 +481,13 @@ def main(argv: list[str] | None = None) -> int:
         "python": sys.version.split()[0],
         "runtime_python": args.runtime_python,
     }
+    if burst_results is not None:
+        results["burst"] = burst_results
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(_table(results))
+    if burst_results is not None:
+        print()
+        print(burst.table(burst_results))
     print(f"\nwritten to {args.output}")
     return 0
 

@@ -380,6 +380,9 @@ class ReceivedCall:
     event_id: str | None
     # "status", "slow", "drop", "raw", "drip" or "huge" when a scripted or chaos fault shaped the answer
     fault: str | None = None
+    # Unix time (time.time()) when the request had been read, before it was answered: benches and
+    # tests measure rates and spacing from the server's side with it.
+    received_at: float = field(default_factory=time.time)
 
     def public_view(self) -> dict[str, Any]:
         """The call as served by the control endpoint: everything except the key."""
@@ -392,6 +395,7 @@ class ReceivedCall:
             "status": self.status,
             "event_id": self.event_id,
             "fault": self.fault,
+            "received_at": self.received_at,
         }
 
 
@@ -1093,6 +1097,7 @@ class BizKitHubStandIn:
         return _Answer(200, [call.public_view() for call in self.calls])
 
     def _answer_and_record(self, request: _Request) -> _Answer:
+        received_at = time.time()  # before answering: a Slow fault must not move it
         answer = self._answer(request)
         # Recorded before the response is written, so a client that got its answer sees the call.
         call = ReceivedCall(
@@ -1105,6 +1110,7 @@ class BizKitHubStandIn:
             status=answer.status,
             event_id=answer.event_id,
             fault=answer.fault,
+            received_at=received_at,
         )
         with self._lock:
             self._calls.append(call)

@@ -10,6 +10,8 @@ import copy
 import json
 from typing import Any
 
+from bookhook_dev.bizkithub_stand_in import RateLimit
+
 # Sent by the sample events as `Authorization: Bearer …`; the README's curl line uses it too.
 ZAPIER_TOKEN = "local-zapier-token-0123456789abcdef"
 # The Typeform webhook secret the sample Typeform events are signed with.
@@ -24,6 +26,10 @@ SECRET_NAME = "bookhook/local"
 TABLE_NAME = "bookhook-local-idempotency"
 QUEUE_PREFIX = "bookhook-local"
 REGION = "eu-central-1"
+# The rate limit `make run` sets on the stand-in to show a burst being paced: an hourly limit of 20
+# with a burst of 5, the hour lasting 10 real seconds (so 2 calls a second sustained). The runner
+# tells the functions the same window (BIZKITHUB_RATE_LIMIT_WINDOW_SECONDS) from it.
+DEMO_RATE_LIMIT = RateLimit(limit=20, burst=5, window=3600, time_scale=360)
 
 
 def secret_document() -> dict[str, object]:

@@ -1,8 +1,10 @@
 """Run the webhook function locally without Docker: `python -m bookhook_dev.local_runner …`.
 
 - `demo` (what `make run` does): start everything, send every sample in `events/` through the real
-  handler, show what the BizKitHub stand-in received and what the sender got back, then keep serving
-  the template's routes on 127.0.0.1 until Ctrl-C, with a curl line to try.
+  handler, show what the BizKitHub stand-in received and what the sender got back, a booking queued
+  while BizKitHub fails, and a burst paced under a small rate limit (`defaults.DEMO_RATE_LIMIT`);
+  then keep serving the template's routes on 127.0.0.1 until Ctrl-C, with a curl line to try. Each
+  function runs in containers that are processes of their own, as in Lambda.
 - `serve`: only serve the routes. As API Gateway would, a request whose body cannot be framed is
   answered at once and its connection closed: 400 for a Content-Length that is not one non-negative
   number or promises more than arrives within BODY_READ_SECONDS, 413 above the 10 MB payload quota.
@@ -33,7 +35,9 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from email.message import Message
@@ -44,10 +48,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
-from bookhook_dev.lambda_emulation import LocalLambdaContext, SqsPoller, http_api_event, provision
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit, Status
+from bookhook_dev.lambda_emulation import (
+    LambdaFunction,
+    LocalLambdaContext,
+    SqsPoller,
+    atomic_dynamodb_writes,
+    http_api_event,
+    provision,
+    queued_messages,
+)
 from bookhook_dev.stripe_samples import resign_event
-from bookhook_dev.template import TEMPLATE_PATH, HttpRoute, function_environment, http_routes, load_template
+from bookhook_dev.template import (
+    TEMPLATE_PATH,
+    HttpRoute,
+    function_environment,
+    function_handler,
+    http_routes,
+    load_template,
+)
 
 ROOT = TEMPLATE_PATH.parent
 EVENTS_DIR = ROOT / "events"
@@ -65,6 +84,15 @@ class LocalStack:
     routes: list[HttpRoute]
     stand_in: BizKitHubStandIn | None
     worker: SqsPoller
+    delivery_queue_url: str | None = None
+    dead_letter_queue_url: str | None = None
+    # The functions' containers, when they run in processes of their own (local_stack(processes=True)).
+    functions: tuple[LambdaFunction, ...] = ()
+
+    def start_containers(self) -> None:
+        """Start every container the functions may use, so what follows meets no cold start."""
+        for function in self.functions:
+            function.prestart()
 
 
 _REAL_AWS_VARIABLES = (
@@ -75,15 +103,60 @@ _REAL_AWS_VARIABLES = (
 )
 
 
+def uses_stand_in(bizkithub_url: str | None = None) -> bool:
+    """Whether `local_stack(bizkithub_url=…)` starts the BizKitHub stand-in (no other BizKitHub named)."""
+    return not (bizkithub_url or os.environ.get("BIZKITHUB_BASE_URL"))
+
+
+def rate_limit_environment(rate_limit: RateLimit) -> dict[str, str]:
+    """What tells the functions the length of the stand-in's rate-limit window (real seconds)."""
+    return {"BIZKITHUB_RATE_LIMIT_WINDOW_SECONDS": f"{rate_limit.real_window:g}"}
+
+
+def template_worker_concurrency() -> int:
+    """MaximumConcurrency of the delivery queue's event source in template.yaml."""
+    mapping = load_template()["Resources"]["DeliveryQueueMapping"]["Properties"]
+    return int(mapping["ScalingConfig"]["MaximumConcurrency"])
+
+
+def _function_timeout(template: dict[str, Any], logical_id: str) -> float:
+    own = template["Resources"][logical_id]["Properties"].get("Timeout")
+    shared = (template.get("Globals") or {}).get("Function", {}).get("Timeout")
+    return float(own or shared or 3)  # 3 s: Lambda's default
+
+
 @contextmanager
 def local_stack(
-    *, real_aws: bool = False, bizkithub_url: str | None = None, log_level: str = "INFO"
+    *,
+    real_aws: bool = False,
+    bizkithub_url: str | None = None,
+    log_level: str = "INFO",
+    environment: Mapping[str, str] | None = None,
+    worker_concurrency: int = 1,
+    processes: bool = False,
+    webhook_concurrency: int = 8,
 ) -> Iterator[LocalStack]:
+    """AWS (embedded moto unless `real_aws`), BizKitHub (the stand-in unless a URL is named), the
+    webhook handler and the delivery worker fed from the queue, wired as template.yaml declares.
+
+    - `environment`: extra variables for both functions, over the template's values and the local
+      defaults (e.g. BIZKITHUB_PACING; BIZKITHUB_RATE_LIMIT_WINDOW_SECONDS when the caller gives
+      the stand-in a rate limit: see `rate_limit_environment`).
+    - `worker_concurrency`: how many batches the worker handles at once (poller threads), as the
+      event source's MaximumConcurrency (`template_worker_concurrency()`).
+    - `processes`: run each function in containers that are processes of their own
+      (`lambda_emulation.LambdaFunction`), up to `webhook_concurrency` webhook containers and
+      `worker_concurrency` worker containers. Needed to call the webhook from several threads at
+      once: in one process, concurrent invocations share Powertools' current request and the
+      function's module state. False (the default): both handlers run in this process. The
+      containers are started with multiprocessing's spawn, which imports the caller's main module
+      again: a script calling this must keep its work under `if __name__ == "__main__":`.
+    """
     import boto3
 
     template = load_template()
     with ExitStack() as stack:
-        environment: dict[str, str] = {}
+        webhook_environment: dict[str, str] = {}
         if real_aws:
             missing = [name for name in _REAL_AWS_VARIABLES if not os.environ.get(name)]
             if missing:
@@ -95,7 +168,7 @@ def local_stack(
                 "DeadLetterQueue": os.environ["DEAD_LETTER_QUEUE_URL"],
             }
         else:
-            refs = stack.enter_context(_embedded_aws(environment))
+            refs = stack.enter_context(_embedded_aws(webhook_environment))
         stand_in = None
         url = bizkithub_url or os.environ.get("BIZKITHUB_BASE_URL")
         if url is None:
@@ -116,27 +189,79 @@ def local_stack(
             for name in ("BIZKITHUB_AUTH_MODE", "DEFAULT_TIMEZONE", "DEFAULT_CALENDAR_ID")
             if os.environ.get(name) is not None
         }
-        worker_environment = environment | function_environment(template, WORKER, refs) | common | overrides
-        environment |= function_environment(template, FUNCTION, refs) | common | overrides
-        environment["AWS_LAMBDA_FUNCTION_NAME"] = "bookhook-local-webhook"
-        os.environ.update(environment)
-        # Imported only now: Powertools reads its settings from the environment at import.
-        from bookhook.handlers import delivery_worker, webhook
-        from bookhook.services import build_worker
-        from bookhook.settings import Settings
+        extra = dict(environment or {})
+        worker_environment = (
+            webhook_environment | function_environment(template, WORKER, refs) | common | overrides | extra
+        )
+        worker_environment["AWS_LAMBDA_FUNCTION_NAME"] = "bookhook-local-delivery"
+        webhook_environment |= function_environment(template, FUNCTION, refs) | common | overrides | extra
+        webhook_environment["AWS_LAMBDA_FUNCTION_NAME"] = "bookhook-local-webhook"
+        os.environ.update(webhook_environment)
+        handler: Handler
+        worker_handler: Handler
+        functions: tuple[LambdaFunction, ...] = ()
+        if processes:
+            functions = (
+                LambdaFunction(
+                    function_handler(template, FUNCTION),
+                    webhook_environment,
+                    max_concurrency=webhook_concurrency,
+                    name="webhook",
+                ),
+                LambdaFunction(
+                    function_handler(template, WORKER),
+                    worker_environment,
+                    max_concurrency=worker_concurrency,
+                    name="delivery-worker",
+                ),
+            )
+            handler, worker_handler = (stack.enter_context(function) for function in functions)
+        else:
+            # Imported only now: Powertools reads its settings from the environment at import.
+            from bookhook.handlers import delivery_worker, webhook
+            from bookhook.services import build_worker
+            from bookhook.settings import Settings
 
-        webhook.use_services(None)
-        delivery_worker.use_worker(build_worker(Settings.from_environ(worker_environment)))
-        poller = SqsPoller(boto3.client("sqs"), refs["DeliveryQueue"], delivery_worker.lambda_handler)
-        stack.enter_context(_polling(poller))
+            webhook.use_services(None)
+            delivery_worker.use_worker(build_worker(Settings.from_environ(worker_environment)))
+            handler = _one_at_a_time(webhook.lambda_handler)
+            worker_handler = _one_at_a_time(delivery_worker.lambda_handler)
+        poller = SqsPoller(
+            boto3.client("sqs"),
+            refs["DeliveryQueue"],
+            worker_handler,
+            timeout_seconds=_function_timeout(template, WORKER),
+        )
+        stack.enter_context(_polling(poller, worker_concurrency))
         yield LocalStack(
-            handler=webhook.lambda_handler, routes=http_routes(template), stand_in=stand_in, worker=poller
+            handler=handler,
+            routes=http_routes(template),
+            stand_in=stand_in,
+            worker=poller,
+            delivery_queue_url=refs["DeliveryQueue"],
+            dead_letter_queue_url=refs["DeadLetterQueue"],
+            functions=functions,
         )
 
 
+def _one_at_a_time(handler: Handler) -> Handler:
+    """A handler run in this process, as one Lambda container runs it: one invocation at a time.
+    Concurrent invocations in one process would share Powertools' current request (kept on its
+    event handler's class) and the function's module state, and could answer one request with
+    another's booking; `serve`'s threads and the poller's go through this."""
+    lock = threading.Lock()
+
+    def invoke_alone(event: dict[str, Any], context: Any) -> Any:
+        with lock:
+            return handler(event, context)
+
+    return invoke_alone
+
+
 @contextmanager
-def _polling(poller: SqsPoller) -> Iterator[None]:
-    """The delivery worker, fed from the queue on a background thread like Lambda's poller."""
+def _polling(poller: SqsPoller, concurrency: int = 1) -> Iterator[None]:
+    """The delivery worker, fed from the queue on background threads like Lambda's poller: one per
+    batch handled at once (the event source's MaximumConcurrency)."""
     stop = threading.Event()
 
     def run() -> None:
@@ -144,16 +269,23 @@ def _polling(poller: SqsPoller) -> Iterator[None]:
             try:
                 poller.poll_once(wait_seconds=1)
             except Exception:  # keep serving; the worker logs its own failures
+                if stop.is_set():
+                    return  # shutting down: the worker's containers may be gone mid-batch
                 logging.getLogger(__name__).exception("delivery worker poll failed")
                 stop.wait(1)
 
-    thread = threading.Thread(target=run, name="delivery-worker", daemon=True)
-    thread.start()
+    threads = [
+        threading.Thread(target=run, name=f"delivery-worker-{number}", daemon=True)
+        for number in range(1, concurrency + 1)
+    ]
+    for thread in threads:
+        thread.start()
     try:
         yield
     finally:
         stop.set()
-        thread.join(timeout=5)
+        for thread in threads:
+            thread.join(timeout=5)
 
 
 @contextmanager
@@ -165,24 +297,26 @@ def _embedded_aws(environment: dict[str, str]) -> Iterator[dict[str, str]]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        environment |= {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": defaults.REGION,
-        }
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            os.environ.pop(name, None)
-        os.environ.update(environment)
-        session = boto3.session.Session(region_name=defaults.REGION)
-        resources = provision(
-            session.client("secretsmanager", endpoint_url=endpoint),
-            session.client("dynamodb", endpoint_url=endpoint),
-            session.client("sqs", endpoint_url=endpoint),
-        )
-        yield resources.refs()
+        # moto answers each request on a thread of its own: its conditional writes must stay atomic.
+        with atomic_dynamodb_writes():
+            host, port = server.get_host_and_port()
+            endpoint = f"http://{host}:{port}"
+            environment |= {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": defaults.REGION,
+            }
+            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+                os.environ.pop(name, None)
+            os.environ.update(environment)
+            session = boto3.session.Session(region_name=defaults.REGION)
+            resources = provision(
+                session.client("secretsmanager", endpoint_url=endpoint),
+                session.client("dynamodb", endpoint_url=endpoint),
+                session.client("sqs", endpoint_url=endpoint),
+            )
+            yield resources.refs()
     finally:
         server.stop()
 
@@ -255,6 +389,109 @@ def show_queued_delivery(stack: LocalStack, out: Any = sys.stdout) -> None:
     ]
     print(f"   BizKitHub answered, try by try: {tries}", file=out)
     print(f"   the sender's retry got: {_reply_text(invoke(stack.handler, event))}", file=out)
+
+
+DEMO_BURST_BOOKINGS = 20
+# Webhook containers for the demo's burst (the worker has the template's MaximumConcurrency): enough
+# for the burst to arrive at once, few enough to start quickly.
+DEMO_WEBHOOK_CONCURRENCY = 4
+
+
+def show_paced_burst(
+    stack: LocalStack,
+    out: Any = sys.stdout,
+    *,
+    bookings: int = DEMO_BURST_BOOKINGS,
+    timeout_seconds: float = 60.0,
+) -> bool:
+    """BizKitHub gets a small rate limit (defaults.DEMO_RATE_LIMIT) and `bookings` arrive at once;
+    once a second, how far delivery has got. Whether each was delivered exactly once."""
+    import boto3
+
+    if stack.stand_in is None or stack.delivery_queue_url is None:
+        return True
+    stand_in, limit = stack.stand_in, defaults.DEMO_RATE_LIMIT
+    print(
+        f"\nBizKitHub now allows {limit.limit / limit.real_window:g} calls a second ({limit.burst} at once); "
+        f"{bookings} bookings arrive at once.",
+        file=out,
+    )
+    titles = [f"Burst booking {number:03d}" for number in range(1, bookings + 1)]
+    events = [_demo_booking_event(title, f"demo-burst-{number}") for number, title in enumerate(titles, 1)]
+    # Concurrent invocations need containers of their own (local_stack(processes=True)); in one
+    # process they would share Powertools' current request, so there they go one at a time.
+    senders = bookings if isinstance(stack.handler, LambdaFunction) else 1
+    before = stand_in.rate_limit_counts()
+    sqs = boto3.client("sqs")
+    stand_in.set_rate_limit(limit)
+    try:
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=senders) as pool:
+            replies = list(pool.map(lambda event: invoke(stack.handler, event), events))
+        answered = Counter(
+            f"{reply.get('statusCode')} {json.loads(reply.get('body') or '{}').get('status')}"
+            for reply in replies
+        )
+        print(
+            "   the senders were answered: "
+            + ", ".join(f"{count} × {answer}" for answer, count in sorted(answered.items())),
+            file=out,
+        )
+
+        def progress() -> tuple[Counter[str], int, int, int]:
+            delivered = Counter(e["title"] for e in stand_in.accepted_events if e["title"] in titles)
+            counts = stand_in.rate_limit_counts()
+            calls = counts.total_requests - before.total_requests
+            limited = counts.total_limited - before.total_limited
+            return delivered, calls, limited, queued_messages(sqs, stack.delivery_queue_url or "")
+
+        next_line = started + 1
+        delivered, calls, limited, messages = progress()
+        # Until each is delivered and nothing is left on the queue (a second copy would show by then).
+        while (len(delivered) < bookings or messages) and time.monotonic() < started + timeout_seconds:
+            time.sleep(0.1)
+            delivered, calls, limited, messages = progress()
+            if time.monotonic() >= next_line:
+                print(
+                    f"   {next_line - started:3.0f} s: {sum(delivered.values()):2d} delivered, "
+                    f"{calls:2d} calls, {limited} answered 429, {bookings - len(delivered):2d} queued",
+                    file=out,
+                )
+                next_line += 1
+    finally:
+        stand_in.set_rate_limit(None)  # what follows (serve) is not limited
+    seconds = time.monotonic() - started
+    twice = sum(count - 1 for count in delivered.values())
+    missing = bookings - len(delivered)
+    if twice == 0 and missing == 0:
+        print(
+            f"   {bookings} bookings delivered once each in {seconds:.0f} s; "
+            f"{limited} of {calls} calls answered 429",
+            file=out,
+        )
+        return True
+    print(
+        f"   after {seconds:.0f} s: {len(delivered)} of {bookings} bookings delivered, {missing} missing, "
+        f"{twice} delivered more than once; {limited} of {calls} calls answered 429",
+        file=out,
+    )
+    return False
+
+
+def _demo_booking_event(title: str, idempotency_key: str) -> dict[str, Any]:
+    booking = {
+        "calendarId": defaults.CALENDAR_ID,
+        "startTime": "2026-12-08T08:00:00+01:00",
+        "duration": "30",
+        "title": title,
+    }
+    headers = {
+        "content-type": "application/json",
+        "authorization": f"Bearer {defaults.ZAPIER_TOKEN}",
+        "idempotency-key": idempotency_key,
+    }
+    body = json.dumps(booking).encode("utf-8")
+    return http_api_event(method="POST", path="/webhooks/zapier", body=body, headers=headers)
 
 
 # What API Gateway's HTTP APIs take at most (their payload quota); a larger body is answered 413 before
@@ -480,8 +717,19 @@ def main(argv: list[str] | None = None) -> int:
     invoke_cmd.add_argument("event_file", type=Path)
     args = parser.parse_args(argv)
 
+    is_demo = args.command == "demo"
     with local_stack(
-        real_aws=args.real_aws, bizkithub_url=args.bizkithub_url, log_level=args.log_level
+        real_aws=args.real_aws,
+        bizkithub_url=args.bizkithub_url,
+        log_level=args.log_level,
+        # The functions learn the stand-in's window from here; the demo's limit is the only one it sets.
+        environment=rate_limit_environment(defaults.DEMO_RATE_LIMIT)
+        if uses_stand_in(args.bizkithub_url)
+        else None,
+        # The demo's burst arrives at once: each function in containers of its own, as in Lambda.
+        processes=is_demo,
+        webhook_concurrency=DEMO_WEBHOOK_CONCURRENCY,
+        worker_concurrency=template_worker_concurrency() if is_demo else 1,
     ) as stack:
         if args.command == "invoke":
             send_samples(stack, [args.event_file])
@@ -496,6 +744,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\nThe first sample again: its booking key makes it a duplicate with the same eventId.")
             send_samples(stack, sorted(EVENTS_DIR.glob("*.json"))[:1])
             show_queued_delivery(stack)
+            show_paced_burst(stack)
             if args.no_serve:
                 return 0
         serve(stack, args.port)

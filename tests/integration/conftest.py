@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,26 +16,16 @@ from moto import mock_aws
 
 from bookhook.handlers import webhook as webhook_module
 from bookhook.settings import Settings
-from bookhook_dev import defaults
+from bookhook_dev import defaults, lambda_emulation
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, http_api_event, provision
-
-
-def _atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies a conditional write atomically; moto, called from several threads in one
-    process, checks and writes without a lock, so two concurrent claims of one booking key could
-    both succeed. One lock around moto's writes restores DynamoDB's guarantee for these tests."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(*args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+from bookhook_dev.lambda_emulation import (
+    LocalLambdaContext,
+    LocalResources,
+    atomic_dynamodb_writes,
+    http_api_event,
+    provision,
+    queued_messages,
+)
 
 
 @pytest.fixture
@@ -50,8 +39,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    _atomic_conditional_writes(monkeypatch)
-    with mock_aws():
+    # moto, called from several threads in one process, must apply a conditional write atomically.
+    with atomic_dynamodb_writes(), mock_aws():
         yield provision(boto3.client("secretsmanager"), boto3.client("dynamodb"), boto3.client("sqs"))
 
 
@@ -151,22 +140,12 @@ def queue_settings(aws: LocalResources, stand_in: BizKitHubStandIn, **extra: str
 
 def queued_count(queue_url: str, sqs: Any = None) -> int:
     """Every message on a queue: visible, in flight and delayed (by backoff or Retry-After)."""
-    attributes = (sqs or boto3.client("sqs")).get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(value) for value in attributes.values())
+    return queued_messages(sqs or boto3.client("sqs"), queue_url)
 
 
 def queue_is_empty(queue_url: str, sqs: Any = None) -> bool:
-    """Whether nothing is left on a queue. moto takes each count at its own moment, so a message
-    whose delay or visibility timeout ends between two of them is in none: an empty reading only
-    counts when a second one agrees."""
-    return queued_count(queue_url, sqs) == 0 and queued_count(queue_url, sqs) == 0
+    """Whether nothing is left on a queue (two readings agreeing: see lambda_emulation)."""
+    return lambda_emulation.queue_is_empty(sqs or boto3.client("sqs"), queue_url)
 
 
 def zapier_booking(**overrides: Any) -> dict[str, Any]:

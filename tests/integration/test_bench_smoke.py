@@ -21,6 +21,11 @@ def test_the_benchmark_runs_end_to_end_on_tiny_counts(tmp_path: Path) -> None:
             "--runtime-python", sys.executable,
             "--output", str(output),
             "--work-dir", str(tmp_path / "work"),
+            # A burst too small to meet the limit: the scenario's path through the bench, no more
+            # (test_burst_smoke.py runs the scenario itself).
+            "--burst-bookings", "4",
+            "--burst-seconds", "0.5",
+            "--burst-senders", "2",
         ]
     )  # fmt: skip
 
@@ -54,3 +59,6 @@ def test_the_benchmark_runs_end_to_end_on_tiny_counts(tmp_path: Path) -> None:
     # PEP 552 flags: 0b01 = hash-based, source not checked (valid inside Lambda's zip)
     assert int.from_bytes(first.read_bytes()[4:8], "little") == 0b01
     assert not (tmp_path / "work" / "sam-build" / "WebhookFunction" / "bookhook" / "__pycache__").exists()
+    # The burst ran both rows and delivered its bookings.
+    assert set(results["burst"]["rows"]) == {"on", "off"}
+    assert all(row["delivered"] == 4 for row in results["burst"]["rows"].values())

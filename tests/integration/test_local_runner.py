@@ -41,8 +41,16 @@ def _run_runner(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
-    run = _run_runner("demo", "--no-serve")
+@pytest.fixture(scope="module")
+def demo() -> subprocess.CompletedProcess[str]:
+    """`make run`'s demo, once for the tests that read its output."""
+    return _run_runner("demo", "--no-serve")
+
+
+def test_demo_sends_every_sample_and_shows_what_bizkithub_received(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    run = demo
 
     assert run.returncode == 0, run.stderr[-3000:]
     samples = sorted(p.name for p in (ROOT / "events").glob("*.json"))
@@ -69,6 +77,20 @@ def test_demo_sends_every_sample_and_shows_what_bizkithub_received() -> None:
     assert re.search(
         r'the sender.s retry got: 200 \{"status": "duplicate", "eventId": "[a-z]{32}"\}', run.stdout
     )
+
+
+def test_demo_paces_a_burst_and_delivers_every_booking_once(demo: subprocess.CompletedProcess[str]) -> None:
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "BizKitHub now allows 2 calls a second (5 at once)" in demo.stdout
+    # Each sender is answered 200 (delivered now) or 202 (queued), nothing else.
+    answered = re.search(r"the senders were answered: (.*)", demo.stdout)
+    assert answered is not None
+    counts = {answer: int(count) for count, answer in re.findall(r"(\d+) × (\d{3} \w+)", answered.group(1))}
+    assert set(counts) <= {"200 delivered", "202 queued"}
+    assert sum(counts.values()) == 20
+    # Progress while it drains, then every booking delivered exactly once.
+    assert re.search(r"\d+ s: +\d+ delivered, +\d+ calls, \d+ answered 429, +\d+ queued", demo.stdout)
+    assert re.search(r"20 bookings delivered once each in \d+ s; \d+ of \d+ calls answered 429", demo.stdout)
 
 
 def test_invoke_runs_one_event_file_like_sam_local_invoke() -> None:
