@@ -51,6 +51,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +245,7 @@ class AwsCallClock:
     def __init__(self) -> None:
         self.call_seconds = 0.0
         self.fake_seconds = 0.0
+        self.operations: Counter[str] = Counter()  # calls made, by operation name
 
     def install(self) -> None:
         from botocore.client import BaseClient
@@ -252,6 +254,7 @@ class AwsCallClock:
         call, answer = BaseClient._make_api_call, BotocoreStubber.__call__  # type: ignore[attr-defined]
 
         def timed_call(client: BaseClient, operation: str, params: Any) -> Any:
+            self.operations[operation] += 1
             start = time.perf_counter()
             try:
                 return call(client, operation, params)
@@ -302,13 +305,16 @@ def _warm_child(requests: int) -> None:
 
     from bookhook.sources.stripe import signature_header
     from bookhook.sources.typeform import expected_signature
-    from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
+    from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit
     from bookhook_dev.lambda_emulation import LocalLambdaContext, provision
 
     aws_calls = AwsCallClock()
     aws_calls.install()
     events = {path.name: json.loads(path.read_text()) for path in sorted((ROOT / "events").glob("*.json"))}
     with mock_aws(), BizKitHubStandIn() as stand_in:
+        # Rate-limit headers on every answer, with room to spare: pacing reads them and, with no
+        # pressure, must cost no AWS call (the per-request counts below show it).
+        stand_in.set_rate_limit(RateLimit(limit=10_000_000, burst=1_000_000))
         resources = provision(boto3.client("secretsmanager"), boto3.client("dynamodb"), boto3.client("sqs"))
         os.environ.update(
             BOOKING_SECRET_ARN=resources.secret_arn,
@@ -354,6 +360,7 @@ def _warm_child(requests: int) -> None:
         for sender, sample in senders.items():
             prepared = [fresh(sample, n) for n in range(requests)]
             timings, without_fake, aws_client = [], [], []
+            operations_before = aws_calls.operations.copy()
             for event in prepared:
                 fake_before, calls_before = aws_calls.fake_seconds, aws_calls.call_seconds
                 start = time.perf_counter()
@@ -368,6 +375,10 @@ def _warm_child(requests: int) -> None:
             results[sender] = _percentiles(timings) | {
                 "without_aws_fake_p50_ms": statistics.median(without_fake) * 1000,
                 "aws_client_p50_ms": statistics.median(aws_client) * 1000,
+                "aws_calls_per_request": {
+                    operation: count / requests
+                    for operation, count in sorted((aws_calls.operations - operations_before).items())
+                },
             }
 
         pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=3, read=8))
@@ -516,6 +527,10 @@ def _table(results: dict[str, Any]) -> str:
     for sender in ("zapier", "typeform", "stripe"):
         client = results["warm"][sender]["aws_client_p50_ms"]
         rows.append((f"    of which the AWS client (botocore), {sender} p50", f"{client:.2f} ms"))
+    for sender in ("zapier", "typeform", "stripe"):
+        calls = results["warm"][sender]["aws_calls_per_request"]
+        text = ", ".join(f"{operation} {count:g}" for operation, count in calls.items())
+        rows.append((f"  AWS calls per request (pacing on, no pressure), {sender}", text))
     warm = results["warm"]
     rows.append(
         (

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef
 
 # API Gateway passes these content types as text; everything else (forms, multipart, none) arrives
 # base64-encoded, as observed from real HTTP APIs.
@@ -229,6 +230,7 @@ class SqsPoller:
         self._queue_url = queue_url
         self._handler = handler
         self._timeout_seconds = timeout_seconds
+        self._arn: str | None = None
 
     def poll_once(self, *, wait_seconds: int = 0) -> int:
         """One batch; returns how many messages were received."""
@@ -240,23 +242,31 @@ class SqsPoller:
         ).get("Messages", [])
         if not received:
             return 0
-        arn = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        records = [sqs_record(message, arn) for message in received]
+        records = [sqs_record(message, self._queue_arn()) for message in received]
         context = LocalLambdaContext(
             function_name="bookhook-local-delivery", timeout_seconds=self._timeout_seconds
         )
         response = self._handler({"Records": records}, context)
         failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+        done: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"]}
+            for number, message in enumerate(received)
+            if message["MessageId"] not in failed
+        ]
+        if done:  # one call for the batch, as the event source mapping deletes
+            self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=done)
         for message in received:
-            if message["MessageId"] not in failed:
-                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-            else:  # offer it again at once, rather than after the visibility timeout
+            if message["MessageId"] in failed:  # offer it again at once, not after the visibility timeout
                 self._sqs.change_message_visibility(
                     QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
                 )
         return len(received)
+
+    def _queue_arn(self) -> str:
+        if self._arn is None:  # read once: it does not change
+            attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
+            self._arn = attributes["Attributes"]["QueueArn"]
+        return self._arn
 
 
 def queued_messages(sqs: SQSClient, queue_url: str) -> int:

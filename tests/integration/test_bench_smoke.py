@@ -52,6 +52,8 @@ def test_the_benchmark_runs_end_to_end_on_tiny_counts(tmp_path: Path) -> None:
         # moto's own time was counted (so it is told apart from the handler's) and is only part of it
         figures = results["warm"][sender]
         assert 0 < figures["aws_client_p50_ms"] < figures["without_aws_fake_p50_ms"] < figures["p50_ms"]
+        # The claim and the record: with rate-limit headers but no pressure, pacing adds no AWS call.
+        assert figures["aws_calls_per_request"] == {"PutItem": 1.0, "UpdateItem": 1.0}, sender
     assert results["package_zipped_bytes"] > 0
     # The built package holds hash-based bytecode for our modules, the plain one none.
     built = tmp_path / "work" / "built" / "WebhookFunction" / "bookhook" / "__pycache__"
