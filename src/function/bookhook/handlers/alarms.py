@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from bookhook.calendar.outcomes import KeyRefused, RateLimited
 
 
 def _count(name: str, **dimensions: str) -> None:
+    _emit(name, MetricUnit.Count, 1, dimensions)
+
+
+def _emit(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str]) -> None:
     # One stream per name with the `service` dimension only (plus any given here), whichever function.
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, default_dimensions=dimensions):
+    # single_metric prints even with POWERTOOLS_METRICS_DISABLED (the local run sets it): checked here.
+    if is_metrics_disabled():
+        return
+    with single_metric(name=name, unit=unit, value=value, default_dimensions=dimensions):
         pass
 
 
@@ -42,10 +50,7 @@ def record_delivery_signals(
     if calls_avoided:
         _count("BizKitHubCallsAvoided")
     if paused_seconds > 0:
-        with single_metric(
-            name="BizKitHubPausedSeconds", unit=MetricUnit.Seconds, value=round(paused_seconds, 3)
-        ):
-            pass
+        _emit("BizKitHubPausedSeconds", MetricUnit.Seconds, round(paused_seconds, 3), {})
     if unknown_code is not None:
         # BizKitHub's advice: log and count codes we do not know; the code is a checked short token.
         _count("BizKitHubUnknownErrorCode", code=unknown_code)
