@@ -35,7 +35,7 @@ $(RUNTIME_VENV)/.installed: pyproject.toml src/function/requirements.txt
 
 runtime-test: $(RUNTIME_VENV)/.installed
 	@echo "Running the suite again on the Lambda runtime's Python: $$($(RUNTIME_VENV)/bin/python --version)"
-	$(RUNTIME_VENV)/bin/python -m pytest -q -p no:cacheprovider
+	$(RUNTIME_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not harness"
 else
 runtime-test:
 	@echo "WARNING: no Python 3.12 found: the suite ran on $$($(BIN)/python --version) only"

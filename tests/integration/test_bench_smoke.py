@@ -7,7 +7,11 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from bookhook_dev import bench
+
+pytestmark = pytest.mark.harness
 
 
 def test_the_benchmark_runs_end_to_end_on_tiny_counts(tmp_path: Path) -> None:

@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import urllib3
 
 from bookhook_dev import burst, defaults
 from bookhook_dev.bizkithub_stand_in import ADD_EVENT_PATH, CALLS_PATH, BizKitHubStandIn, RateLimit
+
+pytestmark = pytest.mark.harness
 
 # 40 bookings within 2 s against 360 an hour with a burst of 10, the hour lasting a minute (6 calls
 # a second): a backlog forms and drains in seconds. The rows run side by side to keep this short.
