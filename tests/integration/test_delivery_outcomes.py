@@ -22,7 +22,6 @@ ROTATED_KEY = "PRODRotatedKey0123456789abcdefgh"[:32]
     [
         pytest.param(Status(500), "60", id="500"),
         pytest.param(Status(503, retry_after="120"), "120", id="503 with Retry-After"),
-        pytest.param(Status(429, retry_after="7"), "7", id="429 with Retry-After"),
         pytest.param(Drop(), "60", id="dropped connection"),
     ],
 )
@@ -43,6 +42,26 @@ def test_bizkithub_unavailable_gives_503_and_the_retry_delivers_once(
 
     assert retried.status == 200
     assert len(stand_in.accepted_events) == 1
+
+
+def test_a_429_gives_503_and_a_retry_within_its_retry_after_is_not_sent(
+    webhook: Webhook, stand_in: BizKitHubStandIn, aws: LocalResources
+) -> None:
+    """Without a queue, the sender is told BizKitHub's Retry-After; a retry that comes sooner is
+    answered 503 again without a request (pacing holds every call during the pause)."""
+    stand_in.script(Status(429, retry_after="7"))
+
+    failed = webhook.post(zapier_booking())
+    early = webhook.post(zapier_booking())
+
+    assert (failed.status, failed.headers["retry-after"]) == (503, "7")
+    assert failed.body["error"] == "bizkithub_unavailable"
+    assert early.status == 503
+    assert 5 <= int(early.headers["retry-after"]) <= 7
+    assert [call.status for call in stand_in.calls] == [429]
+    # No booking record blocks the sender's later retry (only the shared pacing state is kept).
+    items = boto3.client("dynamodb").scan(TableName=aws.table_name)["Items"]
+    assert [item["id"]["S"] for item in items] == ["pacing#add-event"]
 
 
 def test_read_timeout_is_ambiguous_and_answered_as_retryable(

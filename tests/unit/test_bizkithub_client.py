@@ -1056,13 +1056,6 @@ def test_every_answer_carries_its_rate_limit_headers(status: int, payload: Any) 
     assert outcome.quota == Quota(limit=1000, remaining=7, reset_at=1_800_000_060.0)
 
 
-def test_the_headers_do_not_change_what_an_outcome_is() -> None:
-    pool = FakePool(response(200, {"eventId": EVENT_ID}, headers=RATE_HEADERS))
-    client = BizKitHubClient(base_url=BASE_URL, auth_mode="bearer", api_key=KeySource(API_KEY), pool=pool)
-
-    assert client.add_event(EVENT) == Created(EVENT_ID)
-
-
 def test_a_2xx_whose_body_breaks_off_still_carries_the_headers() -> None:
     broken = io.BytesIO(b'{"eventId": "')
 

@@ -233,7 +233,8 @@ def test_a_reserved_slot_is_used_without_reserving_again(dynamodb: Any, clock: C
     clock.now = NOW + 300  # came back late: still its slot
     assert ask(container, reserved=NOW + 100, max_wait=1) == Go(NOW + 100)
 
-    assert len(counting.calls) == writes  # no reservation, no read
+    # No reservation; under pressure, a consistent read before each use of the slot (for pauses).
+    assert "update_item" not in counting.calls[writes:]
 
 
 def test_a_slot_reserved_before_a_pause_is_void_and_taken_anew(dynamodb: Any, clock: Clock) -> None:
@@ -402,3 +403,77 @@ def test_callers_reserving_at_the_same_moment_each_get_a_slot_of_their_own(
             thread.join()
 
     assert sorted(slot or 0 for slot in slots) == [round(NOW + n * SPACING, 3) for n in range(12)]
+
+
+def test_a_pause_met_by_another_container_holds_back_a_booking_with_its_own_slot(
+    dynamodb: Any, clock: Clock
+) -> None:
+    first, second = pacer(dynamodb, clock), pacer(dynamodb, clock)
+    first.after_call(created(2), deadline=deadline())
+    second.after_call(created(2), deadline=deadline())
+    slot = ask(second, max_wait=0).slot  # second holds a slot, then the first meets a 429
+    first.after_call(RateLimited(429, None, 600), deadline=deadline())
+
+    assert ask(second, reserved=slot, max_wait=60) == Later(until=NOW + 600, paused=True)
+
+
+@pytest.mark.parametrize("limit", [None, 1, 9])
+def test_without_a_believable_limit_calls_are_not_spaced_and_no_slot_is_shared(
+    dynamodb: Any, clock: Clock, limit: int | None
+) -> None:
+    """A Limit missing, or so small no plan has it (a per-minute figure, a burst), spaces nothing:
+    no schedule of identical slots, none days ahead; only "nothing left" holds calls back."""
+    counting = CountingClient(dynamodb)
+    container = pacer(counting, clock)
+    container.after_call(created(3, limit=limit), deadline=deadline())
+
+    assert [ask(container) for _ in range(3)] == [Go(), Go(), Go()]
+    assert "update_item" not in counting.calls[2:]  # nothing reserved
+    container.after_call(created(0, limit=limit, reset_at=NOW + 20), deadline=deadline())
+    assert ask(container) == Later(until=NOW + 20)
+
+
+def test_after_a_slow_pacing_step_the_booking_is_queued_rather_than_called_short(clock: Clock) -> None:
+    """The store not answering took the time the call needed: queue it, do not call with 0.1 s left."""
+
+    class Silent:
+        def get_item(self, **_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://dynamodb")
+
+    container = pacer(Silent(), clock)
+
+    decision = container.before_call(
+        reserved=None, max_wait=0, deadline=deadline(0.5), call_needs=1, queue_needs=0
+    )
+
+    assert decision == Later(until=NOW)
+
+
+def test_without_a_queue_a_later_slot_is_not_reserved(dynamodb: Any, clock: Clock) -> None:
+    """The sender retries on its own: a slot kept for it would be thrown away with its 503."""
+    counting = CountingClient(dynamodb)
+    container = pacer(counting, clock)
+    container.after_call(created(2), deadline=deadline())
+    assert ask(container, max_wait=0) == Go(NOW)  # the slot free now is taken
+    writes = counting.calls.count("update_item")
+
+    decision = container.before_call(
+        reserved=None, max_wait=0, deadline=deadline(), call_needs=5, queue_needs=5, can_queue=False
+    )
+
+    assert decision == Later(until=round(NOW + SPACING, 3))
+    assert counting.calls.count("update_item") == writes
+
+
+def test_a_429_means_pressure_whatever_remaining_said(dynamodb: Any, clock: Clock) -> None:
+    """A limiter whose Remaining counts only its window (950 left) can refuse a burst: after the
+    pause, calls are paced, not all let go at once."""
+    container = pacer(dynamodb, clock)
+    container.after_call(
+        RateLimited(429, "RATE_LIMIT_EXCEEDED", 5, quota=Quota(1000, 950, NOW + 3000)), deadline=deadline()
+    )
+    clock.now = NOW + 5
+
+    assert container.picture.tight(clock.now, WINDOW)
+    assert ask(container, max_wait=0) == Go(NOW + 5)
+    assert isinstance(ask(container, max_wait=0), Later)

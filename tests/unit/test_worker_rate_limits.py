@@ -14,7 +14,7 @@ from moto import mock_aws
 from bookhook.calendar.event import CalendarEvent
 from bookhook.calendar.outcomes import AddEventOutcome, Created, RateLimited, Unavailable
 from bookhook.deadline import Deadline
-from bookhook.delivery.pacing import Pacer
+from bookhook.delivery.pacing import PACING_ITEM_ID, Pacer
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking
 from bookhook.delivery.records import BookingRecords, fingerprint_of
 from bookhook.delivery.worker import DeliveryWorker
@@ -262,3 +262,72 @@ def test_a_booking_back_just_before_its_slot_waits_it_out_and_calls(dynamodb: An
 
     assert (result.outcome, bizkithub.calls, delivery.sent) == ("DeliveredLate", 1, [])
     assert slept == [pytest.approx(0.6)]
+
+
+def test_a_replay_held_back_by_pacing_is_still_a_replay_when_it_comes_back(
+    records: BookingRecords, pacer: Pacer, dynamodb: Any
+) -> None:
+    """An operator replays a dead-lettered booking while calls are paced: it waits for its slot on
+    the queue, and when it comes back its lease still reopens the record (it is delivered, not
+    dropped as already dead-lettered)."""
+    bizkithub = BizKitHub(Created("fqdjnvzrfqjcsmvyhgjirjtvftknayzx"))
+    delivery_worker, delivery, _ = worker(records, bizkithub, pacer)
+    owner = "worker:old"
+    assert (
+        records.lease("booking-1", fingerprint_of("identity-1"), owner, 60, handed_off_by=None, reopen=False)
+        is None
+    )
+    records.record_dead_lettered("booking-1", owner, reason="rate_limited_too_long")
+    dynamodb.put_item(  # calls are paced, slots reserved well ahead
+        TableName="t",
+        Item={
+            "id": {"S": PACING_ITEM_ID},
+            "limit": {"N": "1000"},
+            "remaining": {"N": "2"},
+            "observed_at": {"N": str(int(NOW * 1000))},
+            "next_slot": {"N": str(int((NOW + 30) * 1000))},
+        },
+    )
+
+    first = delivery_worker.process(message(dead_lettered=True, attempts=8), deadline())
+
+    assert (first.outcome, bizkithub.calls) == ("Paced", 0)
+    [(waiting, _)] = delivery.sent
+    assert (waiting.reopen, waiting.dead_lettered, waiting.attempts) == (True, False, 0)
+    # It comes back when its slot has come.
+    later_worker = DeliveryWorker(
+        records=BookingRecords("t", dynamodb, ttl_days=7, clock=lambda: NOW + 31),
+        add_event=bizkithub,
+        delivery_queue=MemoryQueue(),
+        dead_letter_queue=MemoryQueue(),
+        max_attempts=3,
+        backoff_base_seconds=10,
+        backoff_cap_seconds=900,
+        lease_seconds=60,
+        pacer=Pacer("t", dynamodb, window_seconds=3600, clock=lambda: NOW + 31, sleep=_no_sleep),
+        clock=lambda: NOW + 31,
+    )
+    second = later_worker.process(waiting, deadline())
+    assert (second.outcome, bizkithub.calls) == ("DeliveredLate", 1)
+    delivered = records.get("booking-1")
+    assert delivered is not None
+    assert delivered.state == "delivered"
+
+
+def test_waiting_past_the_ceiling_on_the_queue_dead_letters_without_a_call(records: BookingRecords) -> None:
+    """A booking parked far ahead (a slot or a pause beyond the ceiling) is dead-lettered as
+    `rate_limited_too_long` when it comes by, not passed on 900 s at a time for ever."""
+    bizkithub = BizKitHub()
+    delivery_worker, delivery, dead = worker(records, bizkithub)
+
+    result = delivery_worker.process(
+        message(not_before=NOW + 2 * DAY, rate_limited_since=NOW - 2 * DAY), deadline()
+    )
+
+    assert (result.outcome, result.failure_reason, bizkithub.calls) == (
+        "DeadLettered",
+        "rate_limited_too_long",
+        0,
+    )
+    assert [kept.failure["reason"] for kept, _ in dead.sent if kept.failure] == ["rate_limited_too_long"]
+    assert delivery.sent == []

@@ -141,6 +141,7 @@ class BookingDelivery:
                 deadline=deadline,
                 call_needs=_MIN_CALL_SECONDS + _AFTER_CALL_RESERVE_SECONDS,
                 queue_needs=_AFTER_CALL_RESERVE_SECONDS,  # the message, then "queued"
+                can_queue=self._queue is not None,
             )
             if isinstance(decision, Later):
                 return self._wait_for_slot(booking, source, owner, decision, deadline)
@@ -149,17 +150,20 @@ class BookingDelivery:
             bizkithub_idempotency_key(booking.key),
             deadline=deadline.less(_AFTER_CALL_RESERVE_SECONDS).at,
         )
-        if isinstance(outcome, Created):
-            result = self._created(booking, source, fingerprint, outcome, deadline)
-        elif isinstance(outcome, Rejected):
-            result = self._rejected(booking, source, owner, outcome, deadline)
-        else:
-            result = self._hand_off(booking, source, owner, outcome, deadline)
-        if self._pacer is not None:
-            # After the booking is settled: sharing what the answer said is advice, the booking is not.
-            paused = self._pacer.after_call(outcome, deadline=deadline)
-            result = dataclasses.replace(result, paused_seconds=paused)
-        return result
+        paused = 0.0
+        try:
+            if isinstance(outcome, Created):
+                result = self._created(booking, source, fingerprint, outcome, deadline)
+            elif isinstance(outcome, Rejected):
+                result = self._rejected(booking, source, owner, outcome, deadline)
+            else:
+                result = self._hand_off(booking, source, owner, outcome, deadline)
+        finally:
+            if self._pacer is not None:
+                # After the booking is settled, even if that raised (no queue: a 503): what the
+                # answer said (a 429 above all) is advice for every later call; the booking first.
+                paused = self._pacer.after_call(outcome, deadline=deadline)
+        return dataclasses.replace(result, paused_seconds=paused)
 
     def _claim(self, key: str, fingerprint: str, owner: str, deadline: Deadline) -> BookingRecord | None:
         """None once this request holds the booking with time left to call and settle; else the

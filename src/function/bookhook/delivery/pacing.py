@@ -63,6 +63,11 @@ SPACING_MARGIN = 1.02
 # A 429 without Retry-After: pause a minute (BizKitHub's own example asks for an hour).
 DEFAULT_PAUSE_SECONDS = 60
 _RESERVE_TRIES = 6
+_REREAD_AFTER_FAILURE_SECONDS = 60
+# A Limit so small that calls would be spaced further apart than this share of a window is taken
+# for a misreported header (a per-minute figure, a burst), not a plan: no plan is that small, and
+# spacing by it would park every booking for hours.
+_MIN_PLAUSIBLE_LIMIT = LOW_WATER
 _TTL_SECONDS = 7 * 24 * 3600
 _log = logging.getLogger(__name__)
 
@@ -164,6 +169,7 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._picture: Picture | None = None  # None: not read yet in this container
+        self._read_failed_at: float | None = None
 
     @property
     def picture(self) -> Picture:
@@ -177,32 +183,54 @@ class Pacer:
         deadline: Deadline,
         call_needs: float,
         queue_needs: float,
+        can_queue: bool = True,
     ) -> Decision:
         """Whether to call now. `reserved`: a slot this booking took earlier (from its message);
         `max_wait`: how long this caller may wait here for a near slot. `call_needs` and
         `queue_needs`: the seconds the caller needs after this step to call (and settle), or to put
         the booking on the queue instead: a DynamoDB call here starts only if queueing still fits
-        after it, and Go is answered only if calling does."""
+        after it, and Go is answered only if calling does. `can_queue` False (no queue): a slot is
+        taken only if it is free now; a later one is not reserved for a booking that cannot wait."""
         now = self._clock()
         picture = self._known(deadline, queue_needs, now)
+        if reserved is not None and picture.tight(now, self._window):
+            # A slot taken earlier, used under pressure: a pause another container met since must
+            # not be walked into, so the shared state is read again first (one read, consistent).
+            picture = self._refresh(deadline, queue_needs)
         if picture.paused(now):
             return Later(until=picture.paused_until, paused=True)
         if reserved is not None and reserved >= picture.paused_until:
             # Its own slot (one reserved before a pause that has since begun is void: reserve anew).
             return self._at(reserved, now, max_wait, deadline, call_needs)
         if not picture.tight(now, self._window):
-            return Go()
+            return self._go_if_it_fits(Go(), now, deadline, call_needs)
+        if not picture.limit:
+            # Pressure, but no rate known to space calls at: only "nothing left" holds them back.
+            if picture.remaining == 0 and picture.reset_at is not None and picture.reset_at > now:
+                return Later(until=picture.reset_at)
+            return self._go_if_it_fits(Go(), now, deadline, call_needs)
+        if not can_queue and picture.next_free(now) > now:
+            return Later(until=picture.next_free(now))  # not reserved: the sender retries then
         if not deadline.allows(AWS_CALL_WORST_SECONDS + queue_needs):
             return Later(until=picture.next_free(now))  # no time to reserve: queue it
         try:
-            slot = self._reserve(now)
+            slot = self._reserve(now, deadline, queue_needs)
         except PacingStoreUnavailable:
-            return Go()  # advice only: a 429 would be waited out
+            return self._go_if_it_fits(Go(), now, deadline, call_needs)  # advice only: a 429 is waited out
         if slot is None:
             return Later(until=self.picture.next_free(self._clock()))
         if self.picture.paused(slot):
             return Later(until=self.picture.paused_until, paused=True)
         return self._at(slot, self._clock(), max_wait, deadline, call_needs)
+
+    def _go_if_it_fits(self, go: Go, now: float, deadline: Deadline, call_needs: float) -> Decision:
+        """Go, if the call and what follows it still fit (a slow pacing step may have taken the
+        time); else the booking goes on the queue, to be called at once from there."""
+        return (
+            go
+            if deadline.allows(call_needs)
+            else Later(until=go.slot if go.slot is not None else now, slot=go.slot)
+        )
 
     def after_call(self, outcome: AddEventOutcome, *, deadline: Deadline) -> float:
         """Take in what the answer said; share it if there is pressure. Returns how many seconds
@@ -219,7 +247,7 @@ class Pacer:
             observed = replace(
                 before,
                 fall=fall,
-                limit=quota.limit if quota.limit is not None else before.limit,
+                limit=_plausible(quota.limit) if quota.limit is not None else before.limit,
                 remaining=quota.remaining,
                 # A window resets within a window: a later Reset (a bad header) must not park every
                 # booking for days.
@@ -229,7 +257,15 @@ class Pacer:
         pause_until = 0.0
         if isinstance(outcome, RateLimited):
             pause_until = now + (outcome.retry_after or DEFAULT_PAUSE_SECONDS)
-            observed = replace(observed, paused_until=max(observed.paused_until, pause_until))
+            # Met, whatever Remaining said (a limiter may count only its window, not the burst):
+            # nothing is left until the pause ends, and calls are paced after it.
+            observed = replace(
+                observed,
+                paused_until=max(observed.paused_until, pause_until),
+                remaining=0,
+                reset_at=pause_until,
+                observed_at=max(observed.observed_at, now),
+            )
         self._picture = observed
         # Shared only when it is news to the others: a pause, pressure beginning or ending, or nothing
         # left (whose reset every slot must wait for). While calls stay paced, the schedule itself
@@ -242,7 +278,7 @@ class Pacer:
         if not news or not deadline.allows(AWS_CALL_WORST_SECONDS):
             return 0.0
         try:
-            if observed is not before and quota is not None:
+            if observed is not before:
                 self._share_observation(observed)
             if pause_until > 0 and deadline.allows(AWS_CALL_WORST_SECONDS):
                 return self._extend_pause(pause_until, now)
@@ -253,14 +289,31 @@ class Pacer:
     # --- the shared item ----------------------------------------------------------------------
 
     def _known(self, deadline: Deadline, queue_needs: float, now: float) -> Picture:
-        if self._picture is None and deadline.allows(AWS_CALL_WORST_SECONDS + queue_needs):
-            item: Mapping[str, Any] = {}
-            try:
-                item = self._client.get_item(TableName=self._table, Key=_KEY).get("Item") or {}
-            except (BotoCoreError, ClientError):
-                # Not tried again on every call: pacing is advice, and the store is struggling.
-                _log.warning("the pacing state could not be read")
-            self._picture = _picture_of(item)
+        """The picture, read from the table first if this container has none (or its read failed a
+        while ago: tried again after `_REREAD_AFTER_FAILURE_SECONDS`, not on every call)."""
+        if self._picture is None or (
+            self._read_failed_at is not None and now - self._read_failed_at > _REREAD_AFTER_FAILURE_SECONDS
+        ):
+            self._refresh(deadline, queue_needs)
+        return self.picture
+
+    def _refresh(self, deadline: Deadline, queue_needs: float) -> Picture:
+        """Read the shared item (consistently) into the picture, if the time left allows it."""
+        if not deadline.allows(AWS_CALL_WORST_SECONDS + queue_needs):
+            return self.picture
+        try:
+            answer = self._client.get_item(TableName=self._table, Key=_KEY, ConsistentRead=True)
+        except (BotoCoreError, ClientError):
+            _log.warning("the pacing state could not be read")
+            self._read_failed_at = self._clock()
+            self._picture = self._picture or Picture()
+            return self.picture
+        self._read_failed_at = None
+        shared = _picture_of(answer.get("Item") or {})
+        if self._picture is None:
+            self._picture = shared
+        else:
+            self._merge(shared)
         return self.picture
 
     def _at(
@@ -275,7 +328,7 @@ class Pacer:
             return Go(slot)
         return Later(until=slot, slot=slot)
 
-    def _reserve(self, now: float) -> float | None:
+    def _reserve(self, now: float, deadline: Deadline, queue_needs: float) -> float | None:
         """Take the next slot: one atomic write, whatever the other callers do meanwhile. While the
         schedule is ahead of the earliest moment a call may go, the slot is where it stands and the
         write moves it on by one spacing (an increment, so concurrent callers each get their own
@@ -291,6 +344,8 @@ class Pacer:
         # Tried in the order the picture suggests, so the first write usually holds.
         behind_first = known.next_slot < earliest
         for attempt in range(_RESERVE_TRIES * 2):
+            if attempt and not deadline.allows(AWS_CALL_WORST_SECONDS + queue_needs):
+                return None  # each write must leave the time to queue the booking after it
             if (attempt % 2 == 0) != behind_first:
                 ahead = self._slot_write(
                     "SET next_slot = next_slot + :spacing, expiration = :expires",
@@ -419,6 +474,10 @@ class Pacer:
 _KEY = {"id": {"S": PACING_ITEM_ID}}
 
 
+def _plausible(limit: int | None) -> int | None:
+    return limit if limit is not None and limit >= _MIN_PLAUSIBLE_LIMIT else None
+
+
 def _ms(seconds: float) -> dict[str, str]:
     # Whole milliseconds: exact in DynamoDB's numbers, so increments add up without drift.
     return {"N": str(round(seconds * 1000))}
@@ -438,7 +497,7 @@ def _picture_of(item: Mapping[str, Any]) -> Picture:
 
     limit, remaining = number("limit"), number("remaining")
     return Picture(
-        limit=int(limit) if limit else None,
+        limit=_plausible(int(limit)) if limit else None,
         remaining=int(remaining) if remaining is not None else None,
         reset_at=seconds("reset_at"),
         observed_at=seconds("observed_at") or 0.0,

@@ -58,6 +58,9 @@ class QueuedBooking(BaseModel):
     # Set by the worker when it gives up; a message that comes back with it set was sent back on
     # purpose (an SQS redrive), so its tries start again.
     dead_lettered: bool = False
+    # An operator's replay not yet leased: its first lease may reopen a dead-lettered or rejected
+    # record, though it waited on the queue (for its Retry-After or its slot) after being taken back.
+    reopen: bool = False
 
     # The request headers a replay needs to map the body as the sender meant it (never credentials).
     headers: dict[str, str] | None = None

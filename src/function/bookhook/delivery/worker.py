@@ -148,21 +148,27 @@ class DeliveryWorker:
                 message, {"reason": "invalid_event", "fields": field_names(error, whole="(event)")}
             )
             return WorkerResult("Unreadable")
-        redriven = message.dead_lettered  # sent back from the dead-letter queue on purpose: start afresh
-        if redriven:
+        if message.dead_lettered:
+            # Sent back from the dead-letter queue on purpose: tries start afresh, and its first
+            # lease may reopen the record, even if it waits on the queue (pacing) before that.
             message = message.model_copy(
                 update={
                     "attempts": 0,
                     "dead_lettered": False,
+                    "reopen": True,
                     "not_before": None,
                     "rate_limited_since": None,
                     "paced_slot": None,
                 }
             )
+        redriven = message.reopen
         now = self._clock()
         # A booking holding a slot comes back just before it and waits out the rest here (pacing).
         early = _MAX_SLOT_WAIT_SECONDS if message.paced_slot is not None and self._pacer is not None else 0.0
         if message.not_before is not None and message.not_before > now + early:
+            since = message.rate_limited_since
+            if since is not None and message.not_before - since > self._rate_limit_max_wait:
+                return self._waited_too_long_unleased(message, key, fingerprint, redriven, now - since)
             # Still inside BizKitHub's Retry-After or well before its slot (longer than one SQS
             # delay, or offered early): wait on, uncalled.
             self._delivery_queue.send(message, delay_seconds=math.ceil(message.not_before - now))
@@ -173,7 +179,8 @@ class DeliveryWorker:
                 max_wait=_MAX_SLOT_WAIT_SECONDS,
                 deadline=deadline,
                 call_needs=CALL_NEEDS_SECONDS,
-                queue_needs=AWS_CALL_WORST_SECONDS,  # the message back on the queue
+                # Queueing it again, or dead-lettering it for waiting too long (lease, send, record).
+                queue_needs=AWS_CALL_WORST_SECONDS * 3,
             )
             if isinstance(decision, Later):
                 return self._wait_for_slot(message, decision, key, fingerprint, redriven)
@@ -181,15 +188,19 @@ class DeliveryWorker:
         holder = self._lease(message, key, fingerprint, owner, redriven)
         if holder is not None:
             return self._not_ours(holder, fingerprint, message)
+        message = message.model_copy(update={"reopen": False})  # reopened (if it was a replay)
         outcome = self._add_event(
             event, bizkithub_idempotency_key(key), deadline=deadline.less(AWS_CALL_WORST_SECONDS * 2).at
         )
-        result = self._settle_outcome(message, outcome, key, fingerprint, owner, deadline)
-        if self._pacer is not None:
-            # After the booking is settled: sharing what the answer said is advice, the booking is not.
-            paused = self._pacer.after_call(outcome, deadline=deadline)
-            result = dataclasses.replace(result, paused_seconds=paused)
-        return result
+        paused = 0.0
+        try:
+            result = self._settle_outcome(message, outcome, key, fingerprint, owner, deadline)
+        finally:
+            if self._pacer is not None:
+                # After the booking is settled, even if that failed: what the answer said (a 429
+                # above all) is advice for every later call; the booking comes first.
+                paused = self._pacer.after_call(outcome, deadline=deadline)
+        return dataclasses.replace(result, paused_seconds=paused)
 
     def _lease(
         self, message: QueuedBooking, key: str, fingerprint: str, owner: str, redriven: bool
@@ -283,6 +294,19 @@ class DeliveryWorker:
         self._settle(lambda: self._records.record_dead_lettered(key, owner, reason="rate_limited_too_long"))
         return WorkerResult("DeadLettered", failure_reason="rate_limited_too_long")
 
+    def _waited_too_long_unleased(
+        self, message: QueuedBooking, key: str, fingerprint: str, redriven: bool, waited: float
+    ) -> WorkerResult:
+        """Waiting on the limit (uncalled) past the ceiling: take the lease, then dead-letter."""
+        owner = f"worker:{uuid.uuid4().hex}"
+        holder = self._lease(message, key, fingerprint, owner, redriven)
+        if holder is not None:
+            return self._not_ours(holder, fingerprint, message)
+        failure = (message.failure or {}) | {"attempts": message.attempts}
+        return self._waited_too_long(
+            message.model_copy(update={"reopen": False}), failure, key, owner, waited=waited
+        )
+
     def _wait_for_slot(
         self, message: QueuedBooking, later: Later, key: str, fingerprint: str, redriven: bool
     ) -> WorkerResult:
@@ -291,12 +315,7 @@ class DeliveryWorker:
         now = self._clock()
         since = message.rate_limited_since or now
         if later.until - since > self._rate_limit_max_wait:
-            owner = f"worker:{uuid.uuid4().hex}"
-            holder = self._lease(message, key, fingerprint, owner, redriven)
-            if holder is not None:
-                return self._not_ours(holder, fingerprint, message)
-            failure = (message.failure or {}) | {"attempts": message.attempts}
-            return self._waited_too_long(message, failure, key, owner, waited=now - since)
+            return self._waited_too_long_unleased(message, key, fingerprint, redriven, now - since)
         waiting = message.model_copy(
             update={"not_before": later.until, "rate_limited_since": since, "paced_slot": later.slot}
         )
