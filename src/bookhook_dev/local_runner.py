@@ -220,10 +220,10 @@ def local_stack(
             # Imported only now: Powertools reads its settings from the environment at import.
             from bookhook.handlers import delivery_worker, webhook
             from bookhook.services import build_worker
-            from bookhook.settings import Settings
+            from bookhook.settings import WorkerSettings
 
             webhook.use_services(None)
-            delivery_worker.use_worker(build_worker(Settings.from_environ(worker_environment)))
+            delivery_worker.use_worker(build_worker(WorkerSettings.from_environ(worker_environment)))
             handler = _one_at_a_time(webhook.lambda_handler)
             worker_handler = _one_at_a_time(delivery_worker.lambda_handler)
         poller = SqsPoller(

@@ -27,22 +27,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking, parse_message
 from bookhook.errors import WebhookError
 from bookhook.request import WebhookRequest
-from bookhook.settings import Settings
-from bookhook.sources import Booking, Ignored, UnbookedHalf, WebhookSource, stripe, typeform, zapier
-from bookhook.sources.typeform.rules import load_rules
+from bookhook.services import build_sources
+from bookhook.settings import MappingSettings
+from bookhook.sources import Booking, Ignored, UnbookedHalf, WebhookSource
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-
-def remapping_sources(settings: Settings, rules_file: Path | None = None) -> dict[str, WebhookSource]:
-    rules = load_rules(rules_file or settings.typeform_rules_path)
-    senders = (
-        zapier.source(settings),
-        typeform.source(rules, phone_region=settings.default_phone_region),
-        stripe.source(stripe.config_from_settings(settings)),
-    )
-    return {source.name: source for source in senders}
 
 
 def replay(
@@ -139,9 +129,8 @@ def main(argv: list[str] | None = None, *, sqs: Any = None, out: TextIO = sys.st
     args = parser.parse_args(argv)
     if not args.dead_letter_queue_url or not args.delivery_queue_url:
         parser.error("give --dead-letter-queue-url and --delivery-queue-url (stack outputs)")
-    # Re-mapping needs the function's settings; the secret and table are not used here.
-    environment = {"BOOKING_SECRET_ARN": "unused", "IDEMPOTENCY_TABLE_NAME": "unused", **os.environ}
-    sources = remapping_sources(Settings.from_environ(environment), args.rules)
+    # Re-mapped as the webhook function maps (its mapping settings from this environment).
+    sources = build_sources(MappingSettings.from_environ(), args.rules)
     if sqs is None:
         import boto3
 

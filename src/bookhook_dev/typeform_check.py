@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from bookhook.errors import WebhookError
 from bookhook.request import WebhookRequest
-from bookhook.settings import FUNCTION_ROOT, Settings
+from bookhook.settings import FUNCTION_ROOT, MappingSettings
 from bookhook.sources import Ignored, parse_json_body
 from bookhook.sources.typeform import read_booking
 from bookhook.sources.typeform.mapping import unresolved_answers
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bookhook_dev.typeform_check", description=__doc__.split("\n\n")[0]
     )
-    default_rules = Settings.model_fields["typeform_rules_file"].default
+    default_rules = MappingSettings.model_fields["typeform_rules_file"].default
     parser.add_argument(
         "--rules", type=Path, default=FUNCTION_ROOT / default_rules, help="the rules file to check"
     )

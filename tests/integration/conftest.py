@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from bookhook.handlers import webhook as webhook_module
-from bookhook.settings import Settings
+from bookhook.settings import WebhookSettings, WorkerSettings
 from bookhook_dev import defaults, lambda_emulation
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
 from bookhook_dev.lambda_emulation import (
@@ -121,21 +121,30 @@ def webhook(function_env: None) -> Iterator[Webhook]:
     webhook_module.use_services(None)
 
 
-def queue_settings(aws: LocalResources, stand_in: BizKitHubStandIn, **extra: str) -> Settings:
-    """Settings with both queues (the worker's, or the webhook's with a queue), backoff off so a
-    test's worker retries at once; `extra` overrides any variable."""
-    return Settings.from_environ(
-        {
-            "BOOKING_SECRET_ARN": aws.secret_arn,
-            "IDEMPOTENCY_TABLE_NAME": aws.table_name,
-            "BIZKITHUB_BASE_URL": stand_in.base_url,
-            "DELIVERY_QUEUE_URL": aws.delivery_queue_url,
-            "DEAD_LETTER_QUEUE_URL": aws.dead_letter_queue_url,
-            "DELIVERY_BACKOFF_BASE_SECONDS": "0",
-            "DELIVERY_BACKOFF_CAP_SECONDS": "0",
-            **extra,
-        }
-    )
+def _queue_environment(
+    aws: LocalResources, stand_in: BizKitHubStandIn, extra: dict[str, str]
+) -> dict[str, str]:
+    return {
+        "BOOKING_SECRET_ARN": aws.secret_arn,
+        "IDEMPOTENCY_TABLE_NAME": aws.table_name,
+        "BIZKITHUB_BASE_URL": stand_in.base_url,
+        "DELIVERY_QUEUE_URL": aws.delivery_queue_url,
+        "DEAD_LETTER_QUEUE_URL": aws.dead_letter_queue_url,
+        "DELIVERY_BACKOFF_BASE_SECONDS": "0",
+        "DELIVERY_BACKOFF_CAP_SECONDS": "0",
+        **extra,
+    }
+
+
+def queue_settings(aws: LocalResources, stand_in: BizKitHubStandIn, **extra: str) -> WorkerSettings:
+    """The worker's settings, backoff off so a test's worker retries at once; `extra` overrides any
+    variable."""
+    return WorkerSettings.from_environ(_queue_environment(aws, stand_in, extra))
+
+
+def webhook_queue_settings(aws: LocalResources, stand_in: BizKitHubStandIn, **extra: str) -> WebhookSettings:
+    """The webhook's settings, with the delivery queue; `extra` overrides any variable."""
+    return WebhookSettings.from_environ(_queue_environment(aws, stand_in, extra))
 
 
 def queued_count(queue_url: str, sqs: Any = None) -> int:

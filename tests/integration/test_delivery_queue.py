@@ -20,7 +20,7 @@ from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.request import WebhookRequest
 from bookhook.services import build_worker
-from bookhook.settings import Settings
+from bookhook.settings import MappingSettings
 from bookhook.sources import zapier
 from bookhook.sources.typeform import expected_signature
 from bookhook_dev import defaults, replay
@@ -229,7 +229,7 @@ def test_replaying_an_already_delivered_booking_delivers_nothing(
 
 
 def _deliver_copy() -> dict[str, Any]:
-    settings = Settings.from_environ({"BOOKING_SECRET_ARN": "x", "IDEMPOTENCY_TABLE_NAME": "t"})
+    settings = MappingSettings.from_environ({})
     request = WebhookRequest(
         body=json.dumps(zapier_booking()).encode(), headers={"content-type": "application/json"}
     )
@@ -307,6 +307,21 @@ def test_while_bizkithub_has_paused_us_bookings_are_queued_without_a_call(
     assert [call.status for call in stand_in.calls] == [429, 200, 200, 200, 200]
     assert min(later - call_times[0] for later in call_times[1:]) >= 2  # the pause, honoured
     assert _messages(aws.dead_letter_queue_url) == []
+
+
+def test_without_a_queue_a_pause_is_answered_503_with_its_retry_after_and_no_call(
+    webhook: Webhook, stand_in: BizKitHubStandIn
+) -> None:
+    """No DELIVERY_QUEUE_URL: the booking that meets the 429 is answered 503, and so is one arriving
+    during the pause, with the time left as Retry-After, and without a request."""
+    stand_in.script(Status(429, retry_after="30"))
+
+    first = webhook.post(zapier_booking(title="First"))
+    second = webhook.post(zapier_booking(title="During the pause"))
+
+    assert (first.status, second.status) == (503, 503)
+    assert [call.status for call in stand_in.calls] == [429]
+    assert 28 <= int(second.headers["retry-after"]) <= 30
 
 
 def test_once_the_window_is_nearly_spent_calls_go_out_no_faster_than_the_plan_allows(

@@ -22,18 +22,25 @@ from bookhook.delivery.records import BookingRecords
 from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.services import _AWS_CONFIG, build_services, build_worker
-from bookhook.settings import Settings
+from bookhook.settings import WebhookSettings
 from bookhook_dev import defaults, replay
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Fault, Raw, Slow, Status
 from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, SqsPoller, sqs_record
-from tests.integration.conftest import Webhook, queue_is_empty, queue_settings, queued_count, zapier_booking
+from tests.integration.conftest import (
+    Webhook,
+    queue_is_empty,
+    queue_settings,
+    queued_count,
+    webhook_queue_settings,
+    zapier_booking,
+)
 from tests.integration.function_log import all_output, function_log
 
 ATTENDEE_PHONE = "+420777123456"
 
 
-def settings_for(aws: LocalResources, stand_in: BizKitHubStandIn, **extra: str) -> Settings:
-    return queue_settings(aws, stand_in, BIZKITHUB_READ_TIMEOUT_SECONDS="2", **extra)
+def settings_for(aws: LocalResources, stand_in: BizKitHubStandIn, **extra: str) -> WebhookSettings:
+    return webhook_queue_settings(aws, stand_in, BIZKITHUB_READ_TIMEOUT_SECONDS="2", **extra)
 
 
 class Intercepted:
@@ -70,7 +77,9 @@ def writes_delivered(kwargs: dict[str, Any]) -> bool:
 
 @pytest.fixture
 def worker(aws: LocalResources, stand_in: BizKitHubStandIn, function_env: None) -> Iterator[SqsPoller]:
-    delivery_worker.use_worker(build_worker(settings_for(aws, stand_in)))
+    delivery_worker.use_worker(
+        build_worker(queue_settings(aws, stand_in, BIZKITHUB_READ_TIMEOUT_SECONDS="2"))
+    )
     yield SqsPoller(boto3.client("sqs"), aws.delivery_queue_url, delivery_worker.lambda_handler)
     delivery_worker.use_worker(None)
 
@@ -99,7 +108,7 @@ def dead_letters(aws: LocalResources) -> list[dict[str, Any]]:
     return found
 
 
-def use_webhook(settings: Settings, **clients: Any) -> None:
+def use_webhook(settings: WebhookSettings, **clients: Any) -> None:
     webhook_module.use_services(build_services(settings, **clients))
 
 

@@ -31,7 +31,7 @@ from bookhook.calendar.outcomes import AddEventOutcome, Created, Rejected, Unava
 from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.services import build_worker
-from bookhook.settings import Settings
+from bookhook.settings import WorkerSettings
 from bookhook_dev import defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Drop, Fault, Slow, Status
 from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
@@ -119,7 +119,7 @@ def test_two_hundred_bookings_three_times_each_through_chaos(
     monkeypatch.setenv("BIZKITHUB_READ_TIMEOUT_SECONDS", READ_TIMEOUT)
     webhook_module.use_services(None)
     webhook_module.current_services()
-    worker_settings = Settings.from_environ(
+    worker_settings = WorkerSettings.from_environ(
         {
             "BOOKING_SECRET_ARN": aws.secret_arn,
             "IDEMPOTENCY_TABLE_NAME": aws.table_name,

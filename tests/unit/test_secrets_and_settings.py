@@ -1,4 +1,4 @@
-"""BookingSecrets, SecretStore (with fake Powertools providers) and Settings.from_environ."""
+"""BookingSecrets, SecretStore (with fake Powertools providers) and each function's settings."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from bookhook.errors import ConfigurationError
 from bookhook.secrets import API_KEY_FIELD, BookingSecrets, SecretStore, SenderSecretsMalformed
-from bookhook.settings import Settings, SettingsError
+from bookhook.settings import MappingSettings, SettingsError, WebhookSettings, WorkerSettings
 
 API_KEY = "PRODPGrFxpGEtrOZfuWhnoJohUYBXuOE"
 TOKEN = "zap-token-0123456789abcdef"
@@ -423,7 +423,7 @@ REQUIRED_ENV = {"BOOKING_SECRET_ARN": SECRET_ARN, "IDEMPOTENCY_TABLE_NAME": "boo
 
 
 def test_settings_defaults() -> None:
-    config = Settings.from_environ(REQUIRED_ENV)
+    config = WebhookSettings.from_environ(REQUIRED_ENV)
 
     assert config.model_dump() == {
         "booking_secret_arn": SECRET_ARN,
@@ -439,15 +439,9 @@ def test_settings_defaults() -> None:
         "idempotency_ttl_days": 7,
         "in_flight_wait_seconds": 5.0,
         "webhook_deadline_seconds": 10.0,
-        "delivery_lease_seconds": 60,
-        "delivery_rate_limit_max_wait_seconds": 3 * 24 * 3600,
         "max_body_bytes": 256 * 1024,
         "typeform_rules_file": "typeform_rules.toml",
         "delivery_queue_url": None,
-        "dead_letter_queue_url": None,
-        "delivery_max_attempts": 8,
-        "delivery_backoff_base_seconds": 10.0,
-        "delivery_backoff_cap_seconds": 900.0,
         "stripe_booking_events": (
             "checkout.session.completed,checkout.session.async_payment_succeeded,payment_intent.succeeded"
         ),
@@ -462,7 +456,7 @@ def test_settings_defaults() -> None:
 
 
 def test_settings_read_every_variable_from_text() -> None:
-    config = Settings.from_environ(
+    config = WebhookSettings.from_environ(
         {
             **REQUIRED_ENV,
             "BIZKITHUB_BASE_URL": "http://127.0.0.1:3001",
@@ -493,7 +487,7 @@ def test_settings_from_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DEFAULT_TIMEZONE", "America/New_York")
 
-    config = Settings.from_environ()
+    config = WebhookSettings.from_environ()
 
     assert config.booking_secret_arn == SECRET_ARN
     assert config.zone is not None
@@ -502,14 +496,14 @@ def test_settings_from_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize("name", ["DEFAULT_TIMEZONE", "DEFAULT_CALENDAR_ID"])
 def test_empty_optional_variables_mean_unset(name: str) -> None:
-    config = Settings.from_environ({**REQUIRED_ENV, name: ""})
+    config = WebhookSettings.from_environ({**REQUIRED_ENV, name: ""})
 
     assert (config.default_timezone, config.default_calendar_id, config.zone) == (None, None, None)
 
 
 @pytest.mark.parametrize("zone", ["Europe/Prague", "UTC", "America/Argentina/Buenos_Aires"])
 def test_zone_property(zone: str) -> None:
-    config = Settings.from_environ({**REQUIRED_ENV, "DEFAULT_TIMEZONE": zone})
+    config = WebhookSettings.from_environ({**REQUIRED_ENV, "DEFAULT_TIMEZONE": zone})
 
     assert config.zone == ZoneInfo(zone)
     assert config.default_timezone == zone
@@ -541,7 +535,7 @@ def test_zone_property(zone: str) -> None:
 )
 def test_invalid_variable_is_named(env: dict[str, str], variable: str) -> None:
     with pytest.raises(SettingsError) as caught:
-        Settings.from_environ({**REQUIRED_ENV, **env})
+        WebhookSettings.from_environ({**REQUIRED_ENV, **env})
 
     message = str(caught.value)
     assert message.startswith("invalid configuration: ")
@@ -556,14 +550,54 @@ def test_missing_required_variable_is_named(missing: str) -> None:
     env = {name: value for name, value in REQUIRED_ENV.items() if name != missing}
 
     with pytest.raises(SettingsError) as caught:
-        Settings.from_environ(env)
+        WebhookSettings.from_environ(env)
 
     assert str(caught.value) == f"invalid configuration: {missing}: Field required"
 
 
+def test_the_worker_reads_its_own_settings_and_needs_both_queues() -> None:
+    queues = {"DELIVERY_QUEUE_URL": "https://sqs/delivery", "DEAD_LETTER_QUEUE_URL": "https://sqs/dead"}
+
+    config = WorkerSettings.from_environ({**REQUIRED_ENV, **queues})
+
+    assert config.model_dump() == {
+        "booking_secret_arn": SECRET_ARN,
+        "idempotency_table_name": "bookhook-idempotency",
+        "bizkithub_base_url": "https://api.bizkithub.com",
+        "bizkithub_auth_mode": "query",
+        "bizkithub_connect_timeout_seconds": 3.0,
+        "bizkithub_read_timeout_seconds": 8.0,
+        "bizkithub_pacing": "on",
+        "bizkithub_rate_limit_window_seconds": 3600,
+        "secret_max_age_seconds": 300,
+        "idempotency_ttl_days": 7,
+        "delivery_queue_url": "https://sqs/delivery",
+        "dead_letter_queue_url": "https://sqs/dead",
+        "delivery_max_attempts": 8,
+        "delivery_backoff_base_seconds": 10.0,
+        "delivery_backoff_cap_seconds": 900.0,
+        "delivery_lease_seconds": 60,
+        "delivery_rate_limit_max_wait_seconds": 3 * 24 * 3600,
+    }
+    for missing in queues:
+        absent = {name: url for name, url in queues.items() if name != missing}
+        with pytest.raises(SettingsError, match=f"{missing}: Field required"):
+            WorkerSettings.from_environ({**REQUIRED_ENV, **absent})
+        with pytest.raises(SettingsError, match=missing):  # a CloudFormation parameter left empty
+            WorkerSettings.from_environ({**REQUIRED_ENV, **queues, missing: ""})
+
+
+def test_mapping_settings_need_nothing_of_aws() -> None:
+    """What `replay` reads to map kept webhooks again: no secret, table or queue to invent."""
+    config = MappingSettings.from_environ({"DEFAULT_TIMEZONE": "Europe/Prague", "PATH": "/usr/bin"})
+
+    assert config.zone == ZoneInfo("Europe/Prague")
+    assert config.typeform_rules_path == ROOT / "src/function/typeform_rules.toml"
+
+
 def test_every_problem_is_listed() -> None:
     with pytest.raises(SettingsError) as caught:
-        Settings.from_environ({"BIZKITHUB_AUTH_MODE": "basic"})
+        WebhookSettings.from_environ({"BIZKITHUB_AUTH_MODE": "basic"})
 
     message = str(caught.value)
     for variable in ("BOOKING_SECRET_ARN", "IDEMPOTENCY_TABLE_NAME", "BIZKITHUB_AUTH_MODE"):
@@ -572,19 +606,22 @@ def test_every_problem_is_listed() -> None:
 
 @pytest.mark.parametrize(("value", "region"), [("CZ", "CZ"), ("SK", "SK"), ("us", "US"), (" GB ", "GB")])
 def test_default_phone_region(value: str, region: str) -> None:
-    config = Settings.from_environ({**REQUIRED_ENV, "DEFAULT_PHONE_REGION": value})
+    config = WebhookSettings.from_environ({**REQUIRED_ENV, "DEFAULT_PHONE_REGION": value})
 
     assert config.default_phone_region == region
 
 
 def test_an_empty_default_phone_region_means_unset() -> None:
-    assert Settings.from_environ({**REQUIRED_ENV, "DEFAULT_PHONE_REGION": ""}).default_phone_region is None
+    assert (
+        WebhookSettings.from_environ({**REQUIRED_ENV, "DEFAULT_PHONE_REGION": ""}).default_phone_region
+        is None
+    )
 
 
 @pytest.mark.parametrize("value", ["XX", "ZZ", "UK", "CZE", "Czechia", "001", "420", "+420", " ", "C", "EU"])
 def test_an_unknown_default_phone_region_is_named(value: str) -> None:
     with pytest.raises(SettingsError) as caught:
-        Settings.from_environ({**REQUIRED_ENV, "DEFAULT_PHONE_REGION": value})
+        WebhookSettings.from_environ({**REQUIRED_ENV, "DEFAULT_PHONE_REGION": value})
 
     message = str(caught.value)
     assert message.startswith("invalid configuration: DEFAULT_PHONE_REGION: ")
@@ -594,4 +631,4 @@ def test_an_unknown_default_phone_region_is_named(value: str) -> None:
 @pytest.mark.parametrize("zone", ["Europe", "America"])
 def test_zone_directory_name_is_a_settings_error(zone: str) -> None:
     with pytest.raises(SettingsError, match="DEFAULT_TIMEZONE"):
-        Settings.from_environ({**REQUIRED_ENV, "DEFAULT_TIMEZONE": zone})
+        WebhookSettings.from_environ({**REQUIRED_ENV, "DEFAULT_TIMEZONE": zone})

@@ -11,7 +11,7 @@ import pytest
 from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
-from bookhook.settings import Settings
+from bookhook.settings import WebhookSettings, WorkerSettings
 from bookhook_dev.template import (
     TEMPLATE_PATH,
     HttpRoute,
@@ -287,7 +287,7 @@ def test_the_settings_read_what_the_phone_region_parameter_allows(
 ) -> None:
     environment = function_environment(template, FUNCTION, PHONE_TEST_REFS | {"DefaultPhoneRegion": value})
 
-    assert Settings.from_environ(environment).default_phone_region == region
+    assert WebhookSettings.from_environ(environment).default_phone_region == region
 
 
 def _inline_template(variables: dict[str, Any]) -> dict[str, Any]:
@@ -401,7 +401,7 @@ def test_the_workers_lease_outlives_its_timeout_and_ends_before_the_message_retu
     template: dict[str, Any],
 ) -> None:
     resources = template["Resources"]
-    lease = Settings.model_fields["delivery_lease_seconds"].default
+    lease = WorkerSettings.model_fields["delivery_lease_seconds"].default
     worker_timeout = resources["DeliveryFunction"]["Properties"]["Timeout"]
 
     assert worker_timeout < lease < resources["DeliveryQueue"]["Properties"]["VisibilityTimeout"]

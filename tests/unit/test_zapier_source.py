@@ -12,7 +12,7 @@ import pytest
 
 from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable, UnsupportedContentType
 from bookhook.request import WebhookRequest
-from bookhook.settings import Settings
+from bookhook.settings import MappingSettings
 from bookhook.sources import Booking
 from bookhook.sources.zapier import authenticate, booking_key, read_booking, source
 from bookhook_dev.defaults import documented_example_event
@@ -21,7 +21,7 @@ TOKEN = "zap-token-0123456789abcdef"
 PREVIOUS_TOKEN = "zap-previous-token-fedcba9876543210"
 CALENDAR_ID = "2WRp6X5rSqQa321EjHB2mxZz74u74H84"
 DEFAULT_CALENDAR_ID = "DefaultCalendar0123456789abcdefA"
-BASE_ENV = {"BOOKING_SECRET_ARN": "arn:x", "IDEMPOTENCY_TABLE_NAME": "t"}
+BASE_ENV: dict[str, str] = {}  # mapping needs no AWS settings
 SHA256_KEY = re.compile(r"^zapier:sha256:[0-9a-f]{64}$")
 
 
@@ -47,8 +47,8 @@ def form_request(fields: Mapping[str, str], **kwargs: Any) -> WebhookRequest:
     return make_request(urlencode(fields), content_type="application/x-www-form-urlencoded", **kwargs)
 
 
-def settings(**env: str) -> Settings:
-    return Settings.model_validate({**BASE_ENV, **env})
+def settings(**env: str) -> MappingSettings:
+    return MappingSettings.model_validate({**BASE_ENV, **env})
 
 
 PRAGUE_SETTINGS = settings(DEFAULT_TIMEZONE="Europe/Prague")
@@ -65,13 +65,13 @@ def flat_booking(**overrides: Any) -> dict[str, Any]:
     return {name: value for name, value in booking.items() if value is not None}
 
 
-def read(request: WebhookRequest, config: Settings = PRAGUE_SETTINGS) -> Booking:
+def read(request: WebhookRequest, config: MappingSettings = PRAGUE_SETTINGS) -> Booking:
     booking = read_booking(request, config)
     assert isinstance(booking, Booking)
     return booking
 
 
-def unmappable(request: WebhookRequest, config: Settings = PRAGUE_SETTINGS) -> Unmappable:
+def unmappable(request: WebhookRequest, config: MappingSettings = PRAGUE_SETTINGS) -> Unmappable:
     with pytest.raises(Unmappable) as caught:
         read_booking(request, config)
     return caught.value
@@ -452,7 +452,7 @@ def test_attendee_errors_use_the_flat_zapier_key(key: str, value: str) -> None:
 CZ_SETTINGS = settings(DEFAULT_TIMEZONE="Europe/Prague", DEFAULT_PHONE_REGION="CZ")
 
 
-def attendee_phone(request: WebhookRequest, config: Settings) -> str | None:
+def attendee_phone(request: WebhookRequest, config: MappingSettings) -> str | None:
     attendees = read(request, config).event.attendees
     assert attendees is not None
     return attendees[0].phone
@@ -505,7 +505,7 @@ def test_a_nested_events_attendee_phones_are_read_in_the_default_region() -> Non
 @pytest.mark.parametrize(
     ("config", "reason"), [(PRAGUE_SETTINGS, "needs a country code"), (CZ_SETTINGS, "valid")]
 )
-def test_a_nested_events_bad_phone_names_its_attendee(config: Settings, reason: str) -> None:
+def test_a_nested_events_bad_phone_names_its_attendee(config: MappingSettings, reason: str) -> None:
     phone = "603 987 654" if config is PRAGUE_SETTINGS else "603 987 65"
     event = {**DOCUMENTED_EVENT, "attendees": [{"name": "Jan"}, {"name": "Eva", "phone": phone}]}
 

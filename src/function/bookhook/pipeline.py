@@ -16,7 +16,7 @@ from bookhook.delivery.booking import BookingDelivery, DeliveryResult
 from bookhook.errors import BookingRejected, PaidNotBooked, Unmappable
 from bookhook.request import WebhookRequest
 from bookhook.secrets import SecretStore, SenderSecretsMalformed
-from bookhook.settings import Settings
+from bookhook.settings import WebhookSettings
 from bookhook.sources import Booking, Ignored, UnbookedHalf, WebhookSource
 
 _log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Services:
-    settings: Settings
+    settings: WebhookSettings
     secrets: SecretStore
     delivery: BookingDelivery
     sources: Mapping[str, WebhookSource]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import boto3
@@ -24,12 +25,14 @@ from bookhook.delivery.records import BookingRecords
 from bookhook.delivery.worker import DeliveryWorker
 from bookhook.pipeline import Services
 from bookhook.secrets import SecretStore
-from bookhook.settings import Settings, SettingsError
+from bookhook.settings import BizKitHubSettings, MappingSettings, WebhookSettings, WorkerSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
+
+    from bookhook.sources import WebhookSource
 
 # botocore's DEBUG output dumps raw request and response bodies, GetSecretValue's included: with the
 # root logger at DEBUG the secret would reach the logs. Its INFO and above carry no payloads.
@@ -71,7 +74,7 @@ class BuiltOnFirstUse(Generic[BuiltT]):
 
 
 def _clients(
-    settings: Settings,
+    settings: BizKitHubSettings,
     *,
     secretsmanager: SecretsManagerClient | None,
     dynamodb: DynamoDBClient | None,
@@ -110,7 +113,7 @@ def _clients(
 
 
 def build_services(
-    settings: Settings,
+    settings: WebhookSettings,
     *,
     secretsmanager: SecretsManagerClient | None = None,
     dynamodb: DynamoDBClient | None = None,
@@ -132,34 +135,34 @@ def build_services(
         queue=queue,
         pacer=pacer,
     )
+    return Services(settings=settings, secrets=secrets, delivery=delivery, sources=build_sources(settings))
+
+
+def build_sources(settings: MappingSettings, rules_path: Path | None = None) -> dict[str, WebhookSource]:
+    """The three senders, as the webhook function maps them (and `replay`, with another rules file)."""
     # Imported here, not at the top: the delivery worker shares this module but maps no webhooks.
     from bookhook.sources import stripe, typeform, zapier
     from bookhook.sources.typeform.rules import load_rules
 
     # Rules are validated here, at start-up: a broken rules file stops the function with a message
     # naming the form and the key rather than failing bookings one by one.
-    rules = load_rules(settings.typeform_rules_path)
+    rules = load_rules(rules_path or settings.typeform_rules_path)
     senders = (
         zapier.source(settings),
         typeform.source(rules, phone_region=settings.default_phone_region),
         stripe.source(stripe.config_from_settings(settings)),
     )
-    sources = {source.name: source for source in senders}
-    return Services(settings=settings, secrets=secrets, delivery=delivery, sources=sources)
+    return {source.name: source for source in senders}
 
 
 def build_worker(
-    settings: Settings,
+    settings: WorkerSettings,
     *,
     secretsmanager: SecretsManagerClient | None = None,
     dynamodb: DynamoDBClient | None = None,
     pool: urllib3.PoolManager | None = None,
     sqs: SQSClient | None = None,
 ) -> DeliveryWorker:
-    if not settings.delivery_queue_url or not settings.dead_letter_queue_url:
-        raise SettingsError(
-            "invalid configuration: the worker needs DELIVERY_QUEUE_URL and DEAD_LETTER_QUEUE_URL"
-        )
     _, client, records, pacer = _clients(
         settings, secretsmanager=secretsmanager, dynamodb=dynamodb, pool=pool
     )

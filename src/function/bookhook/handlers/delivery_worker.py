@@ -25,13 +25,13 @@ from bookhook.delivery.worker import CALL_NEEDS_SECONDS, DeliveryWorker, WorkerR
 from bookhook.errors import ServiceUnavailable
 from bookhook.handlers.alarms import record_delivery_signals
 from bookhook.services import BuiltOnFirstUse, build_worker
-from bookhook.settings import Settings
+from bookhook.settings import WorkerSettings
 
 logger = Logger()
 tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
 
-_worker = BuiltOnFirstUse(lambda: build_worker(Settings.from_environ()))
+_worker = BuiltOnFirstUse(lambda: build_worker(WorkerSettings.from_environ()))
 
 
 def current_worker() -> DeliveryWorker:

@@ -24,7 +24,7 @@ from bookhook.handlers.alarms import record_delivery_signals, record_paid_not_bo
 from bookhook.pipeline import Outcome, Services, accept_webhook
 from bookhook.request import WebhookRequest
 from bookhook.services import BuiltOnFirstUse, build_services
-from bookhook.settings import Settings
+from bookhook.settings import WebhookSettings
 from bookhook.sources import WebhookSource
 
 logger = Logger()
@@ -47,7 +47,7 @@ _HEADERS_WE_READ = frozenset(
     }
 )
 
-_services = BuiltOnFirstUse(lambda: build_services(Settings.from_environ()))
+_services = BuiltOnFirstUse(lambda: build_services(WebhookSettings.from_environ()))
 
 
 def current_services() -> Services:

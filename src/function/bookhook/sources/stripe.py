@@ -54,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from bookhook.errors import MalformedRequest, PaidNotBooked, Unauthenticated, Unmappable
 from bookhook.request import WebhookRequest
 from bookhook.safe_names import describe
-from bookhook.settings import Settings, SettingsError
+from bookhook.settings import MappingSettings, SettingsError
 from bookhook.sources import (
     Booking,
     Ignored,
@@ -374,7 +374,7 @@ def _model(data: dict[str, Any], model: type[ModelT]) -> ModelT:
         raise MalformedRequest(f"not a Stripe {model.__name__}: {path}: {message}", field=field) from None
 
 
-def config_from_settings(settings: Settings) -> StripeConfig:
+def config_from_settings(settings: MappingSettings) -> StripeConfig:
     """Stripe's part of the settings, checked at start-up; errors name the variable."""
     events = frozenset(name.strip() for name in settings.stripe_booking_events.split(",") if name.strip())
     if not events or not events <= BOOKABLE_EVENTS:

@@ -31,7 +31,7 @@ from bookhook.errors import MalformedRequest, Unauthenticated, Unmappable, Unsup
 from bookhook.jsonbody import decode_utf8, read_json
 from bookhook.request import WebhookRequest
 from bookhook.safe_names import describe, describe_key_in
-from bookhook.settings import Settings
+from bookhook.settings import MappingSettings
 from bookhook.sources import Booking, WebhookSource
 from bookhook.sources.flat_booking import flat_event, validated_event, with_regional_phones
 from bookhook.timeparse import parse_time
@@ -97,7 +97,7 @@ def _matches_any(candidate: str, tokens: Sequence[str]) -> bool:
     return matched
 
 
-def read_booking(request: WebhookRequest, settings: Settings) -> Booking:
+def read_booking(request: WebhookRequest, settings: MappingSettings) -> Booking:
     fields = _read_body(request)
     if "event" in fields:
         event = _nested_event(fields, settings)
@@ -135,7 +135,7 @@ def _read_body(request: WebhookRequest) -> dict[str, Any]:
     )
 
 
-def _nested_event(fields: Mapping[str, Any], settings: Settings) -> CalendarEvent:
+def _nested_event(fields: Mapping[str, Any], settings: MappingSettings) -> CalendarEvent:
     if set(fields) != {"event"}:
         extra = describe_key_in(next(key for key in fields if key != "event"), fields)
         raise Unmappable(f"{extra}: not allowed next to event", field=extra)
@@ -167,7 +167,7 @@ def booking_key(request: WebhookRequest, event: CalendarEvent) -> str:
     return f"{NAME}:sha256:{hashlib.sha256(event.canonical_json().encode('utf-8')).hexdigest()}"
 
 
-def source(settings: Settings) -> WebhookSource:
+def source(settings: MappingSettings) -> WebhookSource:
     return WebhookSource(
         name=NAME, authenticate=authenticate, read_booking=lambda request: read_booking(request, settings)
     )
