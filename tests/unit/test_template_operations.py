@@ -220,13 +220,18 @@ def emitted_metric_names() -> set[str]:
 
 
 def _single_metric_dimensions(metric: str) -> set[str]:
-    """The default_dimensions a single_metric call naming `metric` adds (Powertools adds `service`)."""
+    """The dimensions a single_metric call (or alarms.emit_single) naming `metric` adds
+    (Powertools adds `service`)."""
     for site in _call_sites():
-        if _call_name(site.call) != "single_metric":
+        called = _call_name(site.call)
+        if called not in ("single_metric", "emit_single"):
             continue
         name = _argument(site.call, 0, "name")
         if isinstance(name, ast.Constant) and name.value == metric:
-            dimensions = _argument(site.call, 5, "default_dimensions")
+            if called == "emit_single":
+                dimensions = _argument(site.call, 3, "dimensions")
+            else:
+                dimensions = _argument(site.call, 5, "default_dimensions")
             assert isinstance(dimensions, ast.Dict), ast.unparse(site.call)
             keys = {key.value for key in dimensions.keys if isinstance(key, ast.Constant)}
             assert all(isinstance(key, str) for key in keys), ast.unparse(dimensions)

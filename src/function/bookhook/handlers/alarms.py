@@ -9,10 +9,11 @@ from bookhook.calendar.outcomes import KeyRefused, RateLimited
 
 
 def _count(name: str, **dimensions: str) -> None:
-    _emit(name, MetricUnit.Count, 1, dimensions)
+    emit_single(name, MetricUnit.Count, 1, dimensions)
 
 
-def _emit(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str]) -> None:
+def emit_single(name: str, unit: MetricUnit, value: float, dimensions: dict[str, str]) -> None:
+    """One metric in a document of its own, with these dimensions and `service` only."""
     # One stream per name with the `service` dimension only (plus any given here), whichever function.
     # single_metric prints even with POWERTOOLS_METRICS_DISABLED (the local run sets it): checked here.
     if is_metrics_disabled():
@@ -50,7 +51,7 @@ def record_delivery_signals(
     if calls_avoided:
         _count("BizKitHubCallsAvoided")
     if paused_seconds > 0:
-        _emit("BizKitHubPausedSeconds", MetricUnit.Seconds, round(paused_seconds, 3), {})
+        emit_single("BizKitHubPausedSeconds", MetricUnit.Seconds, round(paused_seconds, 3), {})
     if unknown_code is not None:
         # BizKitHub's advice: log and count codes we do not know; the code is a checked short token.
         _count("BizKitHubUnknownErrorCode", code=unknown_code)

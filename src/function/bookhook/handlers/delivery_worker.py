@@ -114,6 +114,7 @@ def _log_result(result: WorkerResult, *, source: str, attempts: int, failure: An
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    metrics.clear_metrics()  # as the webhook's: Powertools keeps the set when metrics are disabled
     return process_partial_response(
         event=event, record_handler=handle_record, processor=_batch_processor(), context=context
     )

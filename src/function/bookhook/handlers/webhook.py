@@ -14,13 +14,14 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bookhook.calendar.outcomes import KNOWN_CODES, KeyRefused
 from bookhook.deadline import Deadline
 from bookhook.errors import BizKitHubKeyRefused, PaidNotBooked, WebhookError
-from bookhook.handlers.alarms import record_delivery_signals, record_paid_not_booked
+from bookhook.handlers.alarms import emit_single, record_delivery_signals, record_paid_not_booked
 from bookhook.pipeline import Outcome, Services, accept_webhook
 from bookhook.request import WebhookRequest
 from bookhook.services import BuiltOnFirstUse, build_services
@@ -134,13 +135,7 @@ def _traced_accept(
 @app.exception_handler(WebhookError)  # type: ignore[untyped-decorator]
 def _webhook_error(error: WebhookError) -> Response[str]:
     source = str(app.context.get("source", "unknown"))
-    with single_metric(
-        name="WebhookRejected",
-        unit=MetricUnit.Count,
-        value=1,
-        default_dimensions={"source": source, "reason": error.code},
-    ):
-        pass
+    emit_single("WebhookRejected", MetricUnit.Count, 1, {"source": source, "reason": error.code})
     upstream_code = getattr(error, "upstream_code", None)
     record_delivery_signals(
         failure_reason=KeyRefused.__name__ if error.code == BizKitHubKeyRefused.code else None,
@@ -195,8 +190,13 @@ def _booking_ref(outcome: Outcome) -> str | None:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+# Powertools prints the cold-start metric even with metrics disabled (the local run): asked for
+# only when they are on.
+@metrics.log_metrics(capture_cold_start_metric=not is_metrics_disabled())
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Powertools empties its metric set only when it flushes, which it skips with metrics disabled:
+    # each request would add its `source` dimension to the last one's (a warning every request).
+    metrics.clear_metrics()
     # Every answer within the budget, whatever DynamoDB, Secrets Manager, SQS or BizKitHub do;
     # counted from here, before the services are built (their first build reads the environment only).
     deadline = Deadline.after(_answer_budget_seconds(context))
