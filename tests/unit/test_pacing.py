@@ -413,6 +413,7 @@ def test_a_pause_met_by_another_container_holds_back_a_booking_with_its_own_slot
     second.after_call(created(2), deadline=deadline())
     slot = ask(second, max_wait=0).slot  # second holds a slot, then the first meets a 429
     first.after_call(RateLimited(429, None, 600), deadline=deadline())
+    clock.now += 1.5  # the second's picture is over a second old: it reads the shared state again
 
     assert ask(second, reserved=slot, max_wait=60) == Later(until=NOW + 600, paused=True)
 

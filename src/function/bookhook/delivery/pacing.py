@@ -64,6 +64,8 @@ SPACING_MARGIN = 1.02
 DEFAULT_PAUSE_SECONDS = 60
 _RESERVE_TRIES = 6
 _REREAD_AFTER_FAILURE_SECONDS = 60
+# Under pressure, a picture that had the shared item's news within this long is not read again.
+_SYNC_SECONDS = 1.0
 # A Limit so small that calls would be spaced further apart than this share of a window is taken
 # for a misreported header (a per-minute figure, a burst), not a plan: no plan is that small, and
 # spacing by it would park every booking for hours.
@@ -170,6 +172,7 @@ class Pacer:
         self._sleep = sleep
         self._picture: Picture | None = None  # None: not read yet in this container
         self._read_failed_at: float | None = None
+        self._synced_at = 0.0  # when the picture last had the shared item's news (a read or a write)
 
     @property
     def picture(self) -> Picture:
@@ -193,9 +196,14 @@ class Pacer:
         taken only if it is free now; a later one is not reserved for a booking that cannot wait."""
         now = self._clock()
         picture = self._known(deadline, queue_needs, now)
-        if reserved is not None and picture.tight(now, self._window):
+        if (
+            reserved is not None
+            and picture.tight(now, self._window)
+            and now - self._synced_at > _SYNC_SECONDS
+        ):
             # A slot taken earlier, used under pressure: a pause another container met since must
-            # not be walked into, so the shared state is read again first (one read, consistent).
+            # not be walked into, so the shared state is read again first (one consistent read,
+            # unless this container had it from the table within the last second).
             picture = self._refresh(deadline, queue_needs)
         if picture.paused(now):
             return Later(until=picture.paused_until, paused=True)
@@ -312,6 +320,7 @@ class Pacer:
         shared = _picture_of(answer.get("Item") or {})
         if self._picture is None:
             self._picture = shared
+            self._synced_at = self._clock()
         else:
             self._merge(shared)
         return self.picture
@@ -462,6 +471,7 @@ class Pacer:
         """The shared item's news into this container's picture: the later observation, the longer
         pause, the later schedule."""
         mine = self.picture
+        self._synced_at = self._clock()
         newer = shared if shared.observed_at > mine.observed_at else mine
         self._picture = replace(
             newer,
