@@ -11,27 +11,59 @@ RUNTIME_PYTHON ?= $(or $(shell ls -1 $$HOME/.pyenv/versions/3.12*/bin/python3.12
 RUNTIME_VENV := .venv-py312
 SAM_VENV := .venv-sam
 
-.PHONY: run test lint typecheck template-check unit integration runtime-test build bench interleavings fuzz clean
+.PHONY: run test lint typecheck template-check unit integration runtime-test build bench interleavings fuzz clean FORCE
 
+# Which interpreter a command runs, e.g. "3.11.7 /usr/bin/python3.11" (empty: it runs none). A venv's
+# own python answers with the interpreter that made it: one made by another is rebuilt, not reused.
+python_id = $(shell $(1) -c 'import os, sys; print("%d.%d.%d" % sys.version_info[:3], os.path.realpath(sys.executable))' 2>/dev/null)
+PYTHON_ID := $(call python_id,$(PYTHON))
+PYTHON_VERSION := $(word 1,$(PYTHON_ID))
+
+# $(PYTHON) is checked before anything is installed (every target but clean): an older one would
+# fail later, inside pip, with a message that does not say why.
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),default)),)
+ifeq ($(PYTHON_VERSION),)
+$(error Python 3.11 or newer is needed; $(PYTHON) does not run (set PYTHON=…, e.g. PYTHON=python3.12))
+endif
+ifeq ($(shell case '$(PYTHON_VERSION)' in (3.1[1-9]|3.1[1-9].*|3.[2-9][0-9]|3.[2-9][0-9].*|[4-9].*) echo ok;; esac),)
+$(error Python 3.11 or newer is needed; $(PYTHON) is $(PYTHON_VERSION) (set PYTHON=…, e.g. PYTHON=python3.12))
+endif
+endif
+
+# $(call venv,DIR,PYTHON): a venv with the function's requirements, the dev tools and the project
+# itself, editable (the `bookhook` command runs the tree as it is; setuptools from the dev group
+# builds it, so nothing beyond the requirements is fetched; its notice that an editable install
+# is one is silenced). VENV_FLAGS: --clear for another Python's.
+define venv
+$(2) -m venv $(VENV_FLAGS) $(1)
+$(1)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+$(1)/bin/python -m pip install --quiet -r src/function/requirements.txt --group dev
+PYTHONWARNINGS="ignore:Editable installation" \
+	$(1)/bin/python -m pip install --quiet --no-deps --no-build-isolation --editable .
+touch $(1)/.installed
+endef
+
+ifneq ($(PYTHON_ID),$(call python_id,$(BIN)/python))
+$(STAMP): FORCE
+$(STAMP): VENV_FLAGS := --clear
+endif
 $(STAMP): pyproject.toml src/function/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet -r src/function/requirements.txt --group dev
-	touch $(STAMP)
+	$(call venv,$(VENV),$(PYTHON))
 
 run: $(STAMP)
-	PYTHONPATH=src/function:src $(BIN)/python -m bookhook_dev.local_runner demo
+	$(BIN)/bookhook run
 
 test: lint typecheck template-check
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory runtime-test
 
 ifneq ($(RUNTIME_PYTHON),)
+ifneq ($(call python_id,$(RUNTIME_PYTHON)),$(call python_id,$(RUNTIME_VENV)/bin/python))
+$(RUNTIME_VENV)/.installed: FORCE
+$(RUNTIME_VENV)/.installed: VENV_FLAGS := --clear
+endif
 $(RUNTIME_VENV)/.installed: pyproject.toml src/function/requirements.txt
-	$(RUNTIME_PYTHON) -m venv $(RUNTIME_VENV)
-	$(RUNTIME_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(RUNTIME_VENV)/bin/python -m pip install --quiet -r src/function/requirements.txt --group dev
-	touch $@
+	$(call venv,$(RUNTIME_VENV),$(RUNTIME_PYTHON))
 
 runtime-test: $(RUNTIME_VENV)/.installed
 	@echo "Running the suite again on the Lambda runtime's Python: $$($(RUNTIME_VENV)/bin/python --version)"
@@ -59,13 +91,14 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==1.170.0"
 	touch $@
 
-build: $(SAM_VENV)/.installed
+# Our step runs from .venv-py312: bytecode is per Python version.
+build: $(SAM_VENV)/.installed $(if $(RUNTIME_PYTHON),$(RUNTIME_VENV)/.installed)
 	@[ -n "$(RUNTIME_PYTHON)" ] || { echo "make build needs Python 3.12 (the runtime in template.yaml)"; exit 1; }
 	PATH="$(dir $(RUNTIME_PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
-	PYTHONPATH=src $(RUNTIME_PYTHON) -m bookhook_dev.build_package .aws-sam/build
+	$(RUNTIME_VENV)/bin/bookhook build-package .aws-sam/build
 
 bench: $(STAMP) $(RUNTIME_VENV)/.installed
-	PYTHONPATH=src/function:src $(BIN)/python -m bookhook_dev.bench --runtime-python $(RUNTIME_VENV)/bin/python
+	$(BIN)/bookhook bench --runtime-python $(RUNTIME_VENV)/bin/python
 
 # The exactly-once interleaving test on 2,000 seeded orders (make test runs 200).
 interleavings: $(STAMP)
@@ -81,6 +114,8 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
+
+FORCE:
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) $(SAM_VENV) build bench-results.json .mypy_cache .ruff_cache .pytest_cache .hypothesis .aws-sam

@@ -52,10 +52,11 @@ import sys
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bookhook_dev import burst, defaults
+from bookhook_dev import burst, cli, defaults
 from bookhook_dev.template import TEMPLATE_PATH
 
 ROOT = TEMPLATE_PATH.parent
@@ -412,28 +413,64 @@ def _warm_child(requests: int) -> None:
     print(json.dumps(results))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bookhook_dev.bench", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--runs", type=int, default=15, help="fresh interpreters per cold-start figure")
-    parser.add_argument("--requests", type=int, default=334, help="warm requests per sender")
-    parser.add_argument("--runtime-python", default=sys.executable, help="the Lambda runtime's Python (3.12)")
-    parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
-    parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "bench")
-    parser.add_argument("--no-dependencies", action="store_true", help="tests: package our code only")
-    parser.add_argument("--burst-bookings", type=int, default=600, help="bookings in the burst (default 600)")
+def configure(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`bookhook bench`'s options."""
+    count, seconds = cli.positive(int), cli.positive(float)
     parser.add_argument(
-        "--burst-seconds", type=float, default=10.0, help="the burst arrives within (default 10)"
+        "--runs",
+        type=count,
+        default=15,
+        help="fresh interpreters per cold-start figure, the median kept (default 15)",
     )
-    parser.add_argument("--burst-senders", type=int, default=8, help="concurrent senders (default 8)")
+    parser.add_argument("--requests", type=count, default=334, help="warm requests per sender (default 334)")
+    parser.add_argument(
+        "--runtime-python",
+        default=sys.executable,
+        metavar="PYTHON",
+        help="the Lambda runtime's Python (3.12), which builds and starts the package (default: this one)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "bench-results.json",
+        metavar="FILE",
+        help="where the figures go, as JSON (default bench-results.json)",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=ROOT / "build" / "bench",
+        metavar="DIR",
+        help="where the packages are built (default build/bench)",
+    )
+    parser.add_argument(
+        "--no-dependencies", action="store_true", help="package our code only (the tests' shortcut)"
+    )
+    parser.add_argument(
+        "--burst-bookings", type=count, default=600, help="bookings in the burst (default 600)"
+    )
+    parser.add_argument(
+        "--burst-seconds", type=seconds, default=10.0, help="the burst arrives within (default 10)"
+    )
+    parser.add_argument("--burst-senders", type=count, default=8, help="concurrent senders (default 8)")
     parser.add_argument("--no-burst", action="store_true", help="skip the burst scenario")
     parser.add_argument("--warm-child", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return run
+
+
+def main(argv: list[str]) -> int:
+    """`bookhook bench ARGV…`."""
+    args, _ = cli.parse(["bench", *argv])
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     if args.warm_child is not None:
         _warm_child(args.warm_child)
         return 0
 
+    if shutil.which(args.runtime_python) is None:
+        raise cli.CommandError(f"--runtime-python {args.runtime_python}: no such Python")
     dev_path = [FUNCTION_SOURCE, ROOT / "src", site_packages(sys.executable)]
     step("cold start, baseline…")
     baseline_cold, _ = cold_start(sys.executable, _BASELINE_COLD, dev_path, args.runs)
@@ -568,4 +605,4 @@ def _table(results: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.main(["bench", *sys.argv[1:]]))

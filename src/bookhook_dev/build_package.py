@@ -1,6 +1,8 @@
-"""Make a `sam build` output start fast: `python3.12 -m bookhook_dev.build_package .aws-sam/build`.
+"""Make a `sam build` output start fast: `.venv-py312/bin/bookhook build-package .aws-sam/build`.
 
-Run with the Python of the Lambda runtime (bytecode is per version). For each function directory:
+Run with the Python of the Lambda runtime (bytecode is per version): `make build` runs it from
+.venv-py312 (`python3.12 -m bookhook_dev.build_package DIR`, with PYTHONPATH=src, is the same).
+For each function directory:
 1. remove what the Lambda Python runtime already provides (boto3, botocore, s3transfer, jmespath,
    python-dateutil, six: pulled in by aws-xray-sdk) and what is never imported (type stubs, the
    requirements file);
@@ -13,11 +15,15 @@ Standard library only, so it runs under any interpreter without the project's de
 
 from __future__ import annotations
 
+import argparse
 import compileall
 import py_compile
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+from bookhook_dev import cli  # standard library only, like this module
 
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six")
 NEVER_IMPORTED = ("wrapt-stubs", "requirements.txt")
@@ -57,19 +63,30 @@ def size_bytes(package: Path) -> int:
     return sum(path.stat().st_size for path in package.rglob("*") if path.is_file())
 
 
-def main(argv: list[str]) -> int:
-    build_dir = Path(argv[0]) if argv else Path(".aws-sam/build")
+def configure(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`bookhook build-package`'s options."""
+    parser.add_argument(
+        "build_dir",
+        nargs="?",
+        type=Path,
+        default=Path(".aws-sam/build"),
+        metavar="BUILD_DIR",
+        help="what `sam build` wrote, one folder per function (default .aws-sam/build); changed in place",
+    )
+    return run
+
+
+def run(args: argparse.Namespace) -> int:
+    build_dir: Path = args.build_dir
     candidates = sorted(build_dir.iterdir()) if build_dir.is_dir() else []
     functions = [directory for directory in candidates if (directory / "bookhook").is_dir()]
     if not functions:
-        print(f"no function packages under {build_dir}: run `sam build` first", file=sys.stderr)
-        return 1
+        raise cli.CommandError(f"no function packages under {build_dir}: run `sam build` first")
     for package in functions:
         before = size_bytes(package)
         removed = prune(package)
         if not compile_package(package):
-            print(f"{package}: compilation failed", file=sys.stderr)
-            return 1
+            raise cli.CommandError(f"{package}: compilation failed (the errors are above)")
         print(
             f"{package}: removed {', '.join(removed) or 'nothing'}; "
             f"{before / 1e6:.1f} MB -> {size_bytes(package) / 1e6:.1f} MB with hash-based bytecode "
@@ -79,4 +96,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(cli.main(["build-package", *sys.argv[1:]]))

@@ -1,4 +1,4 @@
-"""A burst of bookings against BizKitHub's rate limit: `python -m bookhook_dev.burst`.
+"""A burst of bookings against BizKitHub's rate limit: `bookhook burst`.
 
 N distinct bookings (Zapier, Typeform and Stripe webhooks, 3 : 1 : 1) arrive within T seconds,
 evenly or at seeded random moments (`--arrivals poisson`: a Poisson process's arrival times given
@@ -59,7 +59,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bookhook_dev import defaults, stripe_samples, typeform_samples
+from bookhook_dev import cli, defaults, stripe_samples, typeform_samples
 from bookhook_dev.bizkithub_stand_in import RATE_LIMIT_PLANS, RateLimit
 from bookhook_dev.lambda_emulation import InvocationFailed, http_api_event, queue_is_empty, queued_messages
 from bookhook_dev.local_runner import (
@@ -571,32 +571,54 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bookhook_dev.burst", description=__doc__.split("\n\n")[0]
-    )
+def configure(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`bookhook burst`'s options."""
+    count, number = cli.positive(int), cli.positive(float)
     free_limit, free_burst = RATE_LIMIT_PLANS["Free"]
-    parser.add_argument("--bookings", type=int, default=600, help="distinct bookings (default 600)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="they arrive within (default 10)")
-    parser.add_argument("--senders", type=int, default=8, help="concurrent senders (default 8)")
-    parser.add_argument("--arrivals", choices=("even", "poisson"), default="even")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--bookings", type=count, default=600, help="distinct bookings (default 600)")
+    parser.add_argument("--seconds", type=number, default=10.0, help="they arrive within (default 10)")
+    parser.add_argument("--senders", type=count, default=8, help="concurrent senders (default 8)")
+    parser.add_argument(
+        "--arrivals",
+        choices=("even", "poisson"),
+        default="even",
+        help="evenly spaced, or at seeded random moments (default even)",
+    )
+    parser.add_argument("--seed", type=int, default=13, help="the seed of the random moments (default 13)")
     parser.add_argument("--plan", choices=list(RATE_LIMIT_PLANS), help="a published plan's limit and burst")
     parser.add_argument(
-        "--limit", type=int, help=f"requests a window (default: the Free plan's {free_limit})"
+        "--limit", type=count, help=f"requests a window (default: the Free plan's {free_limit})"
     )
-    parser.add_argument("--burst", type=int, help=f"burst allowance (default: the Free plan's {free_burst})")
-    parser.add_argument("--window", type=float, default=3600.0, help="the window, in BizKitHub's seconds")
     parser.add_argument(
-        "--time-scale", type=float, default=60.0, help="how much faster the stand-in's clock runs"
+        "--burst", type=count, help=f"burst allowance (default: the Free plan's {free_burst})"
     )
-    parser.add_argument("--workers", type=int, help="worker concurrency (default: the template's)")
-    parser.add_argument("--pacing", choices=("on", "off", "both"), default="both")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--window", type=number, default=3600.0, help="the window, in BizKitHub's seconds (default 3600)"
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=number,
+        default=60.0,
+        help="how much faster the stand-in's clock runs (default 60)",
+    )
+    parser.add_argument("--workers", type=count, help="worker concurrency (default: the template's)")
+    parser.add_argument(
+        "--pacing", choices=("on", "off", "both"), default="both", help="which rows to run (default both)"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to this file")
     parser.add_argument("--row", choices=PACINGS, help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     parser.add_argument("--row-result", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return run
+
+
+def main(argv: list[str]) -> int:
+    """`bookhook burst ARGV…`."""
+    args, _ = cli.parse(["burst", *argv])
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     if args.row is not None:
         row = run_row(BurstConfig.from_json(args.config), args.row)
         args.row_result.write_text(json.dumps(row), encoding="utf-8")
@@ -628,4 +650,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.main(["burst", *sys.argv[1:]]))

@@ -1,15 +1,17 @@
-"""Run the webhook function locally without Docker: `python -m bookhook_dev.local_runner …`.
+"""Run the webhook function locally without Docker: `bookhook run|serve|invoke …`.
 
-- `demo` (what `make run` does): start everything, send every sample in `events/` through the real
-  handler, show what the BizKitHub stand-in received and what the sender got back, a booking queued
-  while BizKitHub fails, and a burst paced under a small rate limit (`defaults.DEMO_RATE_LIMIT`);
-  then keep serving the template's routes on 127.0.0.1 until Ctrl-C, with a curl line to try. Each
-  function runs in containers that are processes of their own, as in Lambda.
-- `serve`: only serve the routes. As API Gateway would, a request whose body cannot be framed is
-  answered at once and its connection closed: 400 for a Content-Length that is not one non-negative
-  number or promises more than arrives within BODY_READ_SECONDS, 413 above the 10 MB payload quota.
-- `invoke EVENT_FILE`: call the handler once with an API Gateway event file, like
-  `sam local invoke -e EVENT_FILE`, and print the response.
+- `bookhook run` (what `make run` does): start everything, send every sample in `events/` through
+  the real handler, show what the BizKitHub stand-in received and what the sender got back, a
+  booking queued while BizKitHub fails, and a burst paced under a small rate limit
+  (`defaults.DEMO_RATE_LIMIT`); then keep serving the template's routes on 127.0.0.1 until Ctrl-C,
+  with a curl line to try. Each function runs in containers that are processes of their own, as in
+  Lambda.
+- `bookhook serve`: only serve the routes. As API Gateway would, a request whose body cannot be
+  framed is answered at once and its connection closed: 400 for a Content-Length that is not one
+  non-negative number or promises more than arrives within BODY_READ_SECONDS, 413 above the 10 MB
+  payload quota.
+- `bookhook invoke FILE…`: call the handler with each API Gateway event file, like
+  `sam local invoke -e FILE`, and print the response.
 
 AWS: Secrets Manager and DynamoDB are embedded (moto in server mode, the secret and table created
 as template.yaml declares them, the secret holding `bookhook_dev.defaults`) unless `--real-aws`
@@ -47,7 +49,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bookhook_dev import defaults
+from bookhook_dev import cli, defaults
 from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit, Status
 from bookhook_dev.lambda_emulation import (
     LambdaFunction,
@@ -57,6 +59,7 @@ from bookhook_dev.lambda_emulation import (
     http_api_event,
     provision,
     queued_messages,
+    read_event_file,
 )
 from bookhook_dev.stripe_samples import resign_event
 from bookhook_dev.template import (
@@ -334,11 +337,19 @@ def _reply_text(response: dict[str, Any]) -> str:
 
 def send_samples(stack: LocalStack, files: list[Path], out: Any = sys.stdout) -> list[dict[str, Any]]:
     """Invoke the handler with each event file; print the reply and what BizKitHub received."""
+    return send_events(stack, [(path, read_event_file(path)) for path in files], out)
+
+
+def send_events(
+    stack: LocalStack, events: list[tuple[Path, dict[str, Any]]], out: Any = sys.stdout
+) -> list[dict[str, Any]]:
+    """Invoke the handler with each event (read from the file named with it); print the reply and
+    what BizKitHub received."""
     responses = []
-    for path in files:
+    for path, stored in events:
         seen = len(stack.stand_in.calls) if stack.stand_in else 0
         # Stripe signs a timestamp that must be within 300 s: sign the stored sample afresh.
-        event = resign_event(json.loads(path.read_text(encoding="utf-8")))
+        event = resign_event(stored)
         response = invoke(stack.handler, event)
         responses.append(response)
         print(f"\n── {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", file=out)
@@ -687,38 +698,90 @@ def serve(stack: LocalStack, port: int) -> None:
     )
     sys.stdout.flush()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("\nstopped")
+        server.serve_forever()  # until Ctrl-C: `bookhook` reports it (one line, exit 130)
     finally:
         server.server_close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bookhook_dev.local_runner", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--real-aws", action="store_true", help="use real AWS from the environment instead of moto"
-    )
-    parser.add_argument("--bizkithub-url", help="BizKitHub base URL (default: the local stand-in)")
-    parser.add_argument(
-        "--log-level", default="WARNING", help="POWERTOOLS_LOG_LEVEL for the function (default WARNING)"
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="send the samples in events/, show the results, then serve")
-    demo.add_argument("--port", type=int, default=3000)
-    demo.add_argument("--no-serve", action="store_true", help="exit after the samples")
-    serve_cmd = commands.add_parser("serve", help="serve the template's routes on 127.0.0.1")
-    serve_cmd.add_argument("--port", type=int, default=3000)
-    invoke_cmd = commands.add_parser(
-        "invoke", help="invoke once with an API Gateway event file (like sam local invoke -e)"
-    )
-    invoke_cmd.add_argument("event_file", type=Path)
-    args = parser.parse_args(argv)
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0 to 65535): {text!r}")
+    return int(text)
 
-    is_demo = args.command == "demo"
-    with local_stack(
+
+def _url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    return text.rstrip("/")
+
+
+def _runner_options(parser: argparse.ArgumentParser) -> None:
+    """What `run`, `serve` and `invoke` share: where AWS and BizKitHub are, how much the function logs."""
+    parser.add_argument(
+        "--real-aws",
+        action="store_true",
+        help="use the AWS account of the environment (BOOKING_SECRET_ARN, IDEMPOTENCY_TABLE_NAME, "
+        "DELIVERY_QUEUE_URL, DEAD_LETTER_QUEUE_URL) instead of the embedded moto",
+    )
+    parser.add_argument(
+        "--bizkithub-url",
+        type=_url,
+        metavar="URL",
+        help="the BizKitHub to call, e.g. https://api.bizkithub.com (default: BIZKITHUB_BASE_URL, "
+        "else the local stand-in)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        default="WARNING",
+        help="the function's log level, POWERTOOLS_LOG_LEVEL (default WARNING)",
+    )
+
+
+def _port_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=3000,
+        help="the port to serve on, 127.0.0.1 only (default 3000; 0 or a taken port: a free one)",
+    )
+
+
+def configure_run(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`bookhook run` (what `make run` does): the samples, a queued booking, a paced burst, then serve."""
+    _runner_options(parser)
+    _port_option(parser)
+    parser.add_argument(
+        "--no-serve", action="store_true", help="exit after the samples, the queued booking and the burst"
+    )
+    return run_demo
+
+
+def configure_serve(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`bookhook serve`: only the routes, on 127.0.0.1."""
+    _runner_options(parser)
+    _port_option(parser)
+    return run_serve
+
+
+def configure_invoke(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`bookhook invoke FILE…`: each event file through the handler, like `sam local invoke -e`."""
+    _runner_options(parser)
+    parser.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="an API Gateway HTTP API (payload 2.0) event, e.g. events/zapier-json.json; Stripe "
+        "events are signed afresh as they are sent",
+    )
+    return run_invoke
+
+
+def _stack(args: argparse.Namespace, *, demo: bool = False) -> contextlib.AbstractContextManager[LocalStack]:
+    return local_stack(
         real_aws=args.real_aws,
         bizkithub_url=args.bizkithub_url,
         log_level=args.log_level,
@@ -727,28 +790,48 @@ def main(argv: list[str] | None = None) -> int:
         if uses_stand_in(args.bizkithub_url)
         else None,
         # The demo's burst arrives at once: each function in containers of its own, as in Lambda.
-        processes=is_demo,
+        processes=demo,
         webhook_concurrency=DEMO_WEBHOOK_CONCURRENCY,
-        worker_concurrency=template_worker_concurrency() if is_demo else 1,
-    ) as stack:
-        if args.command == "invoke":
-            send_samples(stack, [args.event_file])
-            return 0
-        if args.command == "demo":
-            print(
-                "Sending the samples in events/ through the webhook function (AWS: "
-                + ("real" if args.real_aws else "embedded moto")
-                + ")"
-            )
-            send_samples(stack, sorted(EVENTS_DIR.glob("*.json")))
-            print("\nThe first sample again: its booking key makes it a duplicate with the same eventId.")
-            send_samples(stack, sorted(EVENTS_DIR.glob("*.json"))[:1])
-            show_queued_delivery(stack)
-            show_paced_burst(stack)
-            if args.no_serve:
-                return 0
+        worker_concurrency=template_worker_concurrency() if demo else 1,
+    )
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    with _stack(args, demo=True) as stack:
+        print(
+            "Sending the samples in events/ through the webhook function (AWS: "
+            + ("real" if args.real_aws else "embedded moto")
+            + ")"
+        )
+        send_samples(stack, sorted(EVENTS_DIR.glob("*.json")))
+        print("\nThe first sample again: its booking key makes it a duplicate with the same eventId.")
+        send_samples(stack, sorted(EVENTS_DIR.glob("*.json"))[:1])
+        show_queued_delivery(stack)
+        show_paced_burst(stack)
+        if not args.no_serve:
+            serve(stack, args.port)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    with _stack(args) as stack:
         serve(stack, args.port)
     return 0
+
+
+def run_invoke(args: argparse.Namespace) -> int:
+    # Every file read before anything starts: a typo is one line at once, not after the set-up.
+    events = [(path, read_event_file(path)) for path in args.files]
+    with _stack(args) as stack:
+        send_events(stack, events)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bookhook_dev.local_runner demo|serve|invoke …`: `bookhook run|serve|invoke …`."""
+    arguments = sys.argv[1:] if argv is None else argv
+    renamed = {"demo": "run"}
+    return cli.main([renamed.get(word, word) if i == 0 else word for i, word in enumerate(arguments)])
 
 
 if __name__ == "__main__":

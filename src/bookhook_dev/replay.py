@@ -1,6 +1,6 @@
-"""Send dead-lettered bookings back for delivery: `python -m bookhook_dev.replay`.
+"""Send dead-lettered bookings back for delivery: `bookhook replay`.
 
-    PYTHONPATH=src/function:src .venv/bin/python -m bookhook_dev.replay \\
+    .venv/bin/bookhook replay \\
         --dead-letter-queue-url URL --delivery-queue-url URL [--message-id ID] [--rules FILE]
 
 Each message in the DeadLetterQueue (or only `--message-id`) is handled by kind:
@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -30,6 +30,8 @@ from bookhook.request import WebhookRequest
 from bookhook.services import build_sources
 from bookhook.settings import MappingSettings
 from bookhook.sources import Booking, Ignored, UnbookedHalf, WebhookSource
+from bookhook.sources.typeform.rules import RulesError
+from bookhook_dev import cli
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -118,34 +120,66 @@ def _deliver_message(source: str, booking: Booking) -> QueuedBooking:
     )
 
 
-def main(argv: list[str] | None = None, *, sqs: Any = None, out: TextIO = sys.stdout) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bookhook_dev.replay", description=__doc__.split("\n\n")[0]
+def configure(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`bookhook replay`'s options."""
+    parser.add_argument(
+        "--dead-letter-queue-url",
+        default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
+        metavar="URL",
+        help="the stack's DeadLetterQueueUrl output (default: DEAD_LETTER_QUEUE_URL)",
     )
-    parser.add_argument("--dead-letter-queue-url", default=os.environ.get("DEAD_LETTER_QUEUE_URL"))
-    parser.add_argument("--delivery-queue-url", default=os.environ.get("DELIVERY_QUEUE_URL"))
-    parser.add_argument("--message-id", help="replay only this message")
-    parser.add_argument("--rules", type=Path, help="Typeform rules file (default: the deployed one)")
-    args = parser.parse_args(argv)
-    if not args.dead_letter_queue_url or not args.delivery_queue_url:
-        parser.error("give --dead-letter-queue-url and --delivery-queue-url (stack outputs)")
-    # Re-mapped as the webhook function maps (its mapping settings from this environment).
-    sources = build_sources(MappingSettings.from_environ(), args.rules)
-    if sqs is None:
-        import boto3
+    parser.add_argument(
+        "--delivery-queue-url",
+        default=os.environ.get("DELIVERY_QUEUE_URL"),
+        metavar="URL",
+        help="the stack's DeliveryQueueUrl output (default: DELIVERY_QUEUE_URL)",
+    )
+    parser.add_argument("--message-id", metavar="ID", help="replay only this message (default: every one)")
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        metavar="FILE",
+        help="the Typeform rules to map kept webhooks with (default: the deployed ones)",
+    )
+    return run
 
-        sqs = boto3.client("sqs")
-    count = replay(
-        sqs,
-        dead_letter_queue_url=args.dead_letter_queue_url,
-        delivery_queue_url=args.delivery_queue_url,
-        sources=sources,
-        message_id=args.message_id,
-        out=out,
-    )
+
+def run(args: argparse.Namespace, *, sqs: Any = None, out: TextIO = sys.stdout) -> int:
+    if not args.dead_letter_queue_url or not args.delivery_queue_url:
+        raise cli.CommandError(
+            "give --dead-letter-queue-url and --delivery-queue-url (the stack's outputs)", code=2
+        )
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        # Re-mapped as the webhook function maps (its mapping settings from this environment).
+        sources = build_sources(MappingSettings.from_environ(), args.rules)
+    except (RulesError, ValueError) as error:  # the rules file, or a setting in the environment
+        raise cli.CommandError(f"cannot map as the function does: {error}") from None
+    try:
+        if sqs is None:
+            import boto3
+
+            sqs = boto3.client("sqs")
+        count = replay(
+            sqs,
+            dead_letter_queue_url=args.dead_letter_queue_url,
+            delivery_queue_url=args.delivery_queue_url,
+            sources=sources,
+            message_id=args.message_id,
+            out=out,
+        )
+    except (BotoCoreError, ClientError) as error:  # no credentials or region, a wrong URL, …
+        raise cli.CommandError(f"AWS: {error}") from None
     print(f"{count} message(s) sent back for delivery", file=out)
     return 0
 
 
+def main(argv: list[str], *, sqs: Any = None, out: TextIO = sys.stdout) -> int:
+    """`bookhook replay ARGV…` with the given SQS client; what it did written to `out`."""
+    args, _ = cli.parse(["replay", *argv])
+    return run(args, sqs=sqs, out=out)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.main(["replay", *sys.argv[1:]]))

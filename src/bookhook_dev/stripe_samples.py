@@ -3,16 +3,16 @@
 Stripe signs a timestamp, and the function refuses signatures older (or newer) than 300 s, so a
 stored sample cannot stay valid. The local runner and the tests re-sign each Stripe event file
 with `bookhook_dev.defaults.STRIPE_SECRET` at the moment they send it. Before
-`sam local invoke -e events/stripe-….json`, refresh the files the same way:
+`sam local invoke -e …`, sign copies the same way (`bookhook samples resign --help`):
 
-    PYTHONPATH=src/function:src .venv/bin/python -m bookhook_dev.stripe_samples resign events/stripe-*.json
+    .venv/bin/bookhook samples resign events/stripe-*.json
 
 Besides the short builders the tests use (`checkout_session`, `payment_intent`, `stripe_event`),
 `rendered_checkout_session` and `rendered_payment_intent` build the objects whole, with every field
 one API version family renders (acacia, basil, clover, dahlia), and `thin_event` a thin event of an
 event destination. The family and thin samples in `events/` are written from them:
 
-    PYTHONPATH=src/function:src .venv/bin/python -m bookhook_dev.stripe_samples write events
+    .venv/bin/bookhook samples write
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bookhook.sources.stripe import signature_header
-from bookhook_dev import defaults
+from bookhook_dev import cli, defaults
 
 SESSION_PAID = "cs_live_a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ0123456789abcdEF"
 SESSION_DELAYED = "cs_live_b9Z8y7X6w5V4u3T2s1R0qPoNmLkJiHgFeDcBa9876543210zyxWV"
@@ -507,13 +507,22 @@ def write_samples(directory: Path) -> list[Path]:
     return written
 
 
+def _signature_header(headers: dict[str, Any]) -> str | None:
+    """The name the Stripe-Signature header has in an event's headers (any case), if any."""
+    return next((key for key in headers if key.lower() == "stripe-signature"), None)
+
+
+def has_stripe_signature(api_event: dict[str, Any]) -> bool:
+    return _signature_header(api_event.get("headers") or {}) is not None
+
+
 def resign_event(
     api_event: dict[str, Any], *, secret: str = defaults.STRIPE_SECRET, now: float | None = None
 ) -> dict[str, Any]:
     """A copy of an API Gateway event whose Stripe-Signature is made afresh for `now`."""
     resigned = copy.deepcopy(api_event)
     headers = resigned.get("headers") or {}
-    name = next((key for key in headers if key.lower() == "stripe-signature"), None)
+    name = _signature_header(headers)
     if name is None:
         return resigned
     raw = resigned.get("body") or ""
@@ -523,20 +532,8 @@ def resign_event(
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "write":
-        for path in write_samples(Path(argv[1])):
-            print(f"wrote {path}")
-        return 0
-    if len(argv) < 2 or argv[0] != "resign":
-        print(__doc__)
-        return 2
-    for path in map(Path, argv[1:]):
-        event = json.loads(path.read_text(encoding="utf-8"))
-        path.write_text(
-            json.dumps(resign_event(event), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        print(f"re-signed {path}")
-    return 0
+    """`python -m bookhook_dev.stripe_samples resign|write …`: `bookhook samples resign|write …`."""
+    return cli.main(["samples", *argv])
 
 
 if __name__ == "__main__":

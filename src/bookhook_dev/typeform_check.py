@@ -1,6 +1,6 @@
 """Check Typeform booking rules, and dry-run payloads through them.
 
-    python -m bookhook_dev.typeform_check [--rules FILE] [PAYLOAD ...]
+    bookhook check [--rules FILE] [PAYLOAD ...]
 
 Validates the rules file (default: the one deployed with the function) exactly as the function
 does at start-up. Each PAYLOAD, a raw Typeform webhook body or an API Gateway event file such as
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +28,7 @@ from bookhook.sources.typeform import read_booking
 from bookhook.sources.typeform.mapping import unresolved_answers
 from bookhook.sources.typeform.payload import TypeformWebhook
 from bookhook.sources.typeform.rules import BookingRules, RulesError, load_rules
+from bookhook_dev import cli
 
 
 def _request_from_file(path: Path) -> WebhookRequest:
@@ -74,16 +76,28 @@ def check_payload(path: Path, rules: BookingRules, out: TextIO) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bookhook_dev.typeform_check", description=__doc__.split("\n\n")[0]
-    )
-    default_rules = MappingSettings.model_fields["typeform_rules_file"].default
+def configure(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """`bookhook check`'s options."""
+    default_rules = FUNCTION_ROOT / MappingSettings.model_fields["typeform_rules_file"].default
     parser.add_argument(
-        "--rules", type=Path, default=FUNCTION_ROOT / default_rules, help="the rules file to check"
+        "--rules",
+        type=Path,
+        default=default_rules,
+        metavar="FILE",
+        help="the rules file to check (default: the deployed one, src/function/typeform_rules.toml)",
     )
-    parser.add_argument("payloads", nargs="*", type=Path, help="Typeform bodies or API Gateway event files")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "payloads",
+        nargs="*",
+        type=Path,
+        metavar="PAYLOAD",
+        help="a raw Typeform webhook body (e.g. from Typeform's View deliveries) or an API Gateway "
+        "event file such as events/typeform-booking.json, mapped without checking its signature",
+    )
+    return run
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     try:
         rules = load_rules(args.rules)
     except RulesError as error:
@@ -94,5 +108,11 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     return 0 if all(results) else 1
 
 
+def main(argv: list[str], out: TextIO = sys.stdout) -> int:
+    """`bookhook check ARGV…`, its report written to `out`."""
+    args, _ = cli.parse(["check", *argv])
+    return run(args, out)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.main(["check", *sys.argv[1:]]))

@@ -13,7 +13,7 @@ Two shapes of it:
 The Typeform files in `events/` are written (and signed with `bookhook_dev.defaults.TYPEFORM_SECRET`)
 by this module; a test holds them to it. After changing a sample, rewrite them:
 
-    PYTHONPATH=src/function:src .venv/bin/python -m bookhook_dev.typeform_samples write events
+    .venv/bin/bookhook samples write
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bookhook.sources.typeform import expected_signature
-from bookhook_dev import defaults
+from bookhook_dev import cli, defaults
 
 FORM_ID = "GymB00k1"
 
@@ -324,15 +324,17 @@ def event_file_text(event: dict[str, Any]) -> str:
     return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] != "write":
-        print(__doc__)
-        return 2
-    directory = Path(argv[1])
+def write_samples(directory: Path) -> list[Path]:
+    written = []
     for name, event in sample_events().items():
         (directory / name).write_text(event_file_text(event), encoding="utf-8")
-        print(f"wrote {directory / name}")
-    return 0
+        written.append(directory / name)
+    return written
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bookhook_dev.typeform_samples write DIR`: `bookhook samples write DIR`."""
+    return cli.main(["samples", *argv])
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ def _env() -> dict[str, str]:
 
 
 def _run_runner(*args: str) -> subprocess.CompletedProcess[str]:
+    """`bookhook ARGS…` (through `-m`, so the PYTHONPATH above is what runs)."""
     return subprocess.run(  # noqa: S603 - our own runner, fixed arguments
-        [sys.executable, "-m", "bookhook_dev.local_runner", *args],
+        [sys.executable, "-m", "bookhook_dev.cli", *args],
         cwd=ROOT,
         env=_env(),
         capture_output=True,
@@ -44,7 +45,7 @@ def _run_runner(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def demo() -> subprocess.CompletedProcess[str]:
     """`make run`'s demo, once for the tests that read its output."""
-    return _run_runner("demo", "--no-serve")
+    return _run_runner("run", "--no-serve")
 
 
 def test_demo_sends_every_sample_and_shows_what_bizkithub_received(
@@ -93,12 +94,16 @@ def test_demo_paces_a_burst_and_delivers_every_booking_once(demo: subprocess.Com
     assert re.search(r"20 bookings delivered once each in \d+ s; \d+ of \d+ calls answered 429", demo.stdout)
 
 
-def test_invoke_runs_one_event_file_like_sam_local_invoke() -> None:
-    run = _run_runner("invoke", "events/zapier-json.json")
+def test_invoke_runs_event_files_like_sam_local_invoke() -> None:
+    run = _run_runner("invoke", "events/zapier-json.json", "events/stripe-thin-event.json")
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert re.search(r'sender got:\s+200 \{"status": "delivered"', run.stdout)
     assert '"title": "Training with Jan"' in run.stdout
+    # The second file too, in order (a thin Stripe event books nothing).
+    assert run.stdout.index("── events/zapier-json.json") < run.stdout.index(
+        "── events/stripe-thin-event.json"
+    )
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     stderr = tmp_path_factory.mktemp("runner") / "stderr.txt"
     with stderr.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "bookhook_dev.local_runner", "serve", "--port", "0"],
+            [sys.executable, "-u", "-m", "bookhook_dev.cli", "serve", "--port", "0"],
             cwd=ROOT,
             env=_env(),
             stdout=subprocess.PIPE,
