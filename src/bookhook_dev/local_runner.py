@@ -34,7 +34,6 @@ import os
 import re
 import socket
 import sys
-import textwrap
 import threading
 import time
 from collections import Counter
@@ -50,7 +49,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bookhook_dev import cli, defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit, Status
+from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit, ReceivedCall, Status
 from bookhook_dev.lambda_emulation import (
     LambdaFunction,
     LocalLambdaContext,
@@ -329,10 +328,22 @@ def invoke(handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reply_text(response: dict[str, Any]) -> str:
+    """The answer in short: the status, the outcome (or error code) and the eventId or BizKitHub's
+    code when there is one; e.g. `200 delivered fqdj…` (32 letters), `202 queued`,
+    `401 unauthenticated (Authorization)`."""
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("utf-8", "replace")
-    return f"{response.get('statusCode')} {body}"
+    try:
+        answer = json.loads(body) if body else {}
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        return f"{response.get('statusCode')} {body[:60]}"
+    words = [answer.get("status") or answer.get("error"), answer.get("eventId"), answer.get("bizkithubError")]
+    if answer.get("field"):
+        words.append(f"({answer['field']})")
+    return " ".join([str(response.get("statusCode")), *(str(word) for word in words if word)])
 
 
 def send_samples(stack: LocalStack, files: list[Path], out: Any = sys.stdout) -> list[dict[str, Any]]:
@@ -343,8 +354,8 @@ def send_samples(stack: LocalStack, files: list[Path], out: Any = sys.stdout) ->
 def send_events(
     stack: LocalStack, events: list[tuple[Path, dict[str, Any]]], out: Any = sys.stdout
 ) -> list[dict[str, Any]]:
-    """Invoke the handler with each event (read from the file named with it); print the reply and
-    what BizKitHub received."""
+    """Invoke the handler with each event (read from the file named with it); one line each: the
+    file, the sender, what the sender got, and what BizKitHub received, in short."""
     responses = []
     for path, stored in events:
         seen = len(stack.stand_in.calls) if stack.stand_in else 0
@@ -352,21 +363,34 @@ def send_events(
         event = resign_event(stored)
         response = invoke(stack.handler, event)
         responses.append(response)
-        print(f"\n── {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", file=out)
-        print(f"   sender got:        {_reply_text(response)}", file=out)
-        if stack.stand_in is not None:
-            for call in stack.stand_in.calls[seen:]:
-                summary = f"{call.method} {call.path} (auth: {call.auth_mode}) -> {call.status}"
-                print(f"   BizKitHub got:     {summary}", file=out)
-                print(
-                    textwrap.indent(json.dumps(call.body, indent=2, ensure_ascii=False), "      "), file=out
-                )
-            if len(stack.stand_in.calls) == seen:
-                print(
-                    "   BizKitHub got:     nothing (a duplicate, ignored or refused webhook)",
-                    file=out,
-                )
+        calls = stack.stand_in.calls[seen:] if stack.stand_in is not None else None
+        label = str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        print(request_line(label, str(event.get("rawPath", "")), response, calls), file=out)
     return responses
+
+
+def request_line(label: str, path: str, response: dict[str, Any], calls: list[ReceivedCall] | None) -> str:
+    """One request, in one line: what was sent (a file or a request line), the sender (from the
+    route), the answer, and each add-event call BizKitHub received: its status, the event's title,
+    start, length and how many attendees (no names or contacts: the terminal is a log too)."""
+    sender = path.rsplit("/", 1)[-1] if path.startswith("/webhooks/") else "-"
+    line = f"{label}  {sender}  {_reply_text(response)}"
+    if calls is None:  # another BizKitHub than the stand-in: nothing to show of it
+        return line
+    return f"{line}  ·  BizKitHub: " + ("; ".join(_call_text(call) for call in calls) or "nothing")
+
+
+def _call_text(call: ReceivedCall) -> str:
+    event = call.body.get("event") if isinstance(call.body, dict) else None
+    if not isinstance(event, dict):
+        return f"{call.status}"
+    start, end = str(event.get("startTime", "?")), str(event.get("endTime", "?"))
+    attendees = event.get("attendees")
+    count = len(attendees) if isinstance(attendees, list) else 0
+    return (
+        f"{call.status} {json.dumps(str(event.get('title', '')), ensure_ascii=False)} "
+        f"{start} → {end}, {count} attendee{'' if count == 1 else 's'} (auth: {call.auth_mode})"
+    )
 
 
 def show_queued_delivery(stack: LocalStack, out: Any = sys.stdout) -> None:
@@ -553,6 +577,7 @@ def declared_body_length(headers: Message) -> int:
 
 def _request_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
     routes = {(route.method.upper(), route.path) for route in stack.routes}
+    one_request_at_a_time = threading.Lock()
 
     class Gateway(BaseHTTPRequestHandler):
         """Turns each HTTP request into the API Gateway HTTP API event Lambda would get."""
@@ -591,7 +616,12 @@ def _request_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 raw_query=parts.query,
                 source_ip=self.client_address[0],
             )
-            response = invoke(stack.handler, event)
+            with one_request_at_a_time:  # so each line names the calls its own request made
+                seen = len(stack.stand_in.calls) if stack.stand_in is not None else 0
+                response = invoke(stack.handler, event)
+                calls = stack.stand_in.calls[seen:] if stack.stand_in is not None else None
+            print(request_line(f"{self.command} {parts.path}", parts.path, response, calls), flush=True)
+            self.summarized = True  # the line above stands for the gateway's own log line
             payload = response.get("body") or ""
             data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode("utf-8")
             self._write(int(response.get("statusCode", 200)), response.get("headers") or {}, data)
@@ -660,6 +690,9 @@ def _request_handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
         do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _handle
 
         def log_message(self, format: str, *args: Any) -> None:
+            if getattr(self, "summarized", False):
+                self.summarized = False
+                return
             if format == '"%s" %s %s' and len(args) == 3:  # log_request: the request line, status, size
                 path = urlsplit(getattr(self, "path", "") or "").path
                 sys.stderr.write(f"local gateway: {self.command} {path} -> {args[1]}\n")

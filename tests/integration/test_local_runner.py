@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,29 +56,31 @@ def test_demo_sends_every_sample_and_shows_what_bizkithub_received(
 
     assert run.returncode == 0, run.stderr[-3000:]
     samples = sorted(p.name for p in (ROOT / "events").glob("*.json"))
+    # One line a request: the file, the sender, its answer, what BizKitHub received, in short.
+    lines = [line for line in run.stdout.splitlines() if line.startswith("events/")]
     for name in samples:
-        assert f"── events/{name}" in run.stdout
+        assert any(line.startswith(f"events/{name}  ") for line in lines), name
     # Every sample once, then the first again; each answered 200 (then the queued demo's 202).
-    assert len(re.findall(r"sender got:\s+200 ", run.stdout)) == len(samples) + 1
-    replies = re.findall(
-        r'sender got:\s+200 \{"status": "(delivered|duplicate)", "eventId": "([a-z]{32})"\}', run.stdout
-    )
+    assert len(lines) == len(samples) + 1
+    assert all(re.match(r"events/\S+\.json  (zapier|typeform|stripe)  200 ", line) for line in lines)
+    replies = re.findall(r"  200 (delivered|duplicate) ([a-z]{32})  ", run.stdout)
     delivered = [event_id for status, event_id in replies if status == "delivered"]
-    add_event_calls = run.stdout.count("POST /api/v1/calendar/add-event (auth: query) -> 200")
+    add_event_calls = sum("BizKitHub: 200 " in line and "(auth: query)" in line for line in lines)
     assert add_event_calls == len(delivered)
+    # No attendee's name, email or phone in what the terminal shows of BizKitHub's calls.
+    assert "jan@barasek.com" not in run.stdout
+    assert "777" not in run.stdout
     # Every duplicate names an event that was delivered: the plain Typeform sample repeats the
     # base64 robustness one (same response token), and the demo repeats the first sample.
     duplicates = [event_id for status, event_id in replies if status == "duplicate"]
     assert len(duplicates) == 2
     assert set(duplicates) <= set(delivered)
     # The unpaid Checkout Session and the thin event book nothing, and say why.
-    assert run.stdout.count('sender got:        200 {"status": "ignored"') == 2
+    assert run.stdout.count("  200 ignored  ·  BizKitHub: nothing") == 2
     # While BizKitHub fails the booking is queued; the worker delivers it; the retry gets its eventId.
-    assert 'sender got:        202 {"status": "queued"}' in run.stdout
+    assert "sender got:        202 queued" in run.stdout
     assert "BizKitHub answered, try by try: [503, 503, 200]" in run.stdout
-    assert re.search(
-        r'the sender.s retry got: 200 \{"status": "duplicate", "eventId": "[a-z]{32}"\}', run.stdout
-    )
+    assert re.search(r"the sender.s retry got: 200 duplicate [a-z]{32}", run.stdout)
 
 
 def test_demo_paces_a_burst_and_delivers_every_booking_once(demo: subprocess.CompletedProcess[str]) -> None:
@@ -98,11 +101,15 @@ def test_invoke_runs_event_files_like_sam_local_invoke() -> None:
     run = _run_runner("invoke", "events/zapier-json.json", "events/stripe-thin-event.json")
 
     assert run.returncode == 0, run.stderr[-3000:]
-    assert re.search(r'sender got:\s+200 \{"status": "delivered"', run.stdout)
-    assert '"title": "Training with Jan"' in run.stdout
+    assert re.search(
+        r"^events/zapier-json.json  zapier  200 delivered [a-z]{32}  ·  BizKitHub: 200 "
+        r'"Training with Jan" 2026-12-01T09:00:00.000Z → 2026-12-01T10:30:00.000Z, 1 attendee',
+        run.stdout,
+        re.MULTILINE,
+    )
     # The second file too, in order (a thin Stripe event books nothing).
-    assert run.stdout.index("── events/zapier-json.json") < run.stdout.index(
-        "── events/stripe-thin-event.json"
+    assert run.stdout.index("events/zapier-json.json") < run.stdout.index(
+        "events/stripe-thin-event.json  stripe  200 ignored  ·  BizKitHub: nothing"
     )
 
 
@@ -110,6 +117,7 @@ def test_invoke_runs_event_files_like_sam_local_invoke() -> None:
 class Served:
     base: str
     stderr: Path  # the runner's log: its gateway lines and any traceback
+    printed: list[str]  # what it printed since it started serving: one line a routed request
 
     @property
     def address(self) -> tuple[str, int]:
@@ -140,7 +148,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             match = re.search(r"POST (http://127\.0\.0\.1:\d+)/webhooks/zapier", line)
             base = match.group(1) if match else None
         assert base is not None, "the runner never said where it serves"
-        yield Served(base, stderr)
+        printed: list[str] = []
+        # Read on, so the runner never blocks on a full pipe while the tests send their requests.
+        stdout = process.stdout
+
+        def read_on() -> None:
+            for printed_line in iter(stdout.readline, ""):
+                printed.append(printed_line)
+
+        threading.Thread(target=read_on, daemon=True).start()
+        yield Served(base, stderr, printed)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -183,6 +200,16 @@ def test_serve_answers_real_http_requests_through_the_handler(served: Served) ->
     assert form.status == 200, form.data
     assert refused.status == 401
     assert unknown.status == 404
+    # One line a routed request: the request, the sender, its answer, what BizKitHub received.
+    time.sleep(0.2)  # the reader thread catches up
+    lines = [line for line in served.printed if line.startswith("POST /webhooks/zapier  zapier  ")]
+    delivered = (
+        f"POST /webhooks/zapier  zapier  200 delivered {ok.json()['eventId']}  ·  BizKitHub: 200 "
+        '"Trial lesson" 2026-12-03T08:00:00.000Z → 2026-12-03T08:45:00.000Z, 0 attendees'
+    )
+    assert any(line.startswith(delivered) for line in lines), lines
+    refused_line = "POST /webhooks/zapier  zapier  401 unauthenticated (Authorization)  ·  BizKitHub: nothing"
+    assert any(line.startswith(refused_line) for line in lines), lines
 
 
 # --- a body that cannot be framed (issue 11, part 8) ----------------------------------------------
