@@ -1,4 +1,4 @@
-"""What the Typeform sample (`bookhook_dev.typeform_samples`, `events/typeform-booking*.json`)
+"""What the Typeform sample (`bookhook_dev.tools.typeform_samples`, `events/typeform-booking*.json`)
 becomes under the shipped rules: one expectation, asserted by the mapping, the checker and the
 end-to-end tests alike."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bookhook_dev import defaults
+from bookhook_dev.testing import defaults
 
 SAMPLE_BOOKING_KEY = "typeform:GymB00k1:a3a12ec67a1365927098a606107fac15"
 

@@ -4,7 +4,7 @@ local stand-in), with the answer Stripe gets and what reached BizKitHub asserted
 
 Sources of the shapes, written out by hand (nothing is copied from a live delivery):
 - [FIXTURES] github.com/stripe/openapi, `openapi/fixtures3.json`: the Checkout Session and
-  PaymentIntent of each family at the commits named in `bookhook_dev.stripe_samples` (built there by
+  PaymentIntent of each family at the commits named in `bookhook_dev.tools.stripe_samples` (built there by
   `rendered_checkout_session` / `rendered_payment_intent`); the Charge, Customer and Invoice below at
   commit f0758b15 (2026-08-22, 2026-08-26.dahlia), their top-level fields all present, placeholder
   values replaced by a plausible payment, nested objects the function never reads kept short.
@@ -31,9 +31,9 @@ import pytest
 
 from bookhook.handlers import webhook as webhook_module
 from bookhook.sources.stripe import signature_header
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.stripe_samples import (
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.tools.stripe_samples import (
     BOOKING_METADATA,
     FAMILIES,
     body_bytes,

@@ -28,9 +28,9 @@ import pytest
 from bookhook.handlers import webhook as webhook_module
 from bookhook.settings import FUNCTION_ROOT
 from bookhook.sources.typeform import expected_signature
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.typeform_samples import body_bytes
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.tools.typeform_samples import body_bytes
 
 # The integration suite's fixtures (the real handler, moto, the stand-in), used here as they are.
 from tests.integration.conftest import Reply, Webhook, aws, function_env, stand_in, webhook

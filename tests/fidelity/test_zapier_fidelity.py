@@ -27,8 +27,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
 
 # The integration suite's fixtures (the real handler, moto, the stand-in), used here as they are.
 from tests.integration.conftest import Reply, Webhook, aws, function_env, stand_in, webhook

@@ -39,13 +39,13 @@ from moto import mock_aws
 from bookhook.handlers import webhook as webhook_module
 from bookhook.sources.stripe import signature_header
 from bookhook.sources.typeform import expected_signature
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.lambda_emulation import LocalLambdaContext, http_api_event, provision
-from bookhook_dev.stripe_samples import BOOKING_METADATA, checkout_session, payment_intent, stripe_event
-from bookhook_dev.stripe_samples import body_bytes as stripe_body
-from bookhook_dev.typeform_samples import answers_with, booking_response
-from bookhook_dev.typeform_samples import body_bytes as typeform_body
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.testing.lambda_emulation import LocalLambdaContext, http_api_event, provision
+from bookhook_dev.tools.stripe_samples import BOOKING_METADATA, checkout_session, payment_intent, stripe_event
+from bookhook_dev.tools.stripe_samples import body_bytes as stripe_body
+from bookhook_dev.tools.typeform_samples import answers_with, booking_response
+from bookhook_dev.tools.typeform_samples import body_bytes as typeform_body
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 RANDOM = os.environ.get("FUZZ_RANDOM") == "1"

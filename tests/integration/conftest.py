@@ -16,9 +16,9 @@ from moto import mock_aws
 
 from bookhook.handlers import webhook as webhook_module
 from bookhook.settings import WebhookSettings, WorkerSettings
-from bookhook_dev import defaults, lambda_emulation
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.lambda_emulation import (
+from bookhook_dev.testing import defaults, lambda_emulation
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.testing.lambda_emulation import (
     LocalLambdaContext,
     LocalResources,
     atomic_dynamodb_writes,

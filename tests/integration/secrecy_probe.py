@@ -20,12 +20,12 @@ from urllib.parse import urlencode
 import boto3
 from moto import mock_aws
 
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
-from bookhook_dev.lambda_emulation import LocalLambdaContext, http_api_event, provision
-from bookhook_dev.stripe_samples import body_bytes as stripe_body
-from bookhook_dev.stripe_samples import checkout_session, stripe_event
-from bookhook_dev.typeform_samples import body_bytes, booking_response
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, Status
+from bookhook_dev.testing.lambda_emulation import LocalLambdaContext, http_api_event, provision
+from bookhook_dev.tools.stripe_samples import body_bytes as stripe_body
+from bookhook_dev.tools.stripe_samples import checkout_session, stripe_event
+from bookhook_dev.tools.typeform_samples import body_bytes, booking_response
 
 ROTATED_KEY = "ROOTRotatedKeyForSecrecyProbe000"
 TYPEFORM = defaults.TYPEFORM_SECRET

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bookhook_dev import bench
+from bookhook_dev.build import bench
 
 pytestmark = pytest.mark.harness
 

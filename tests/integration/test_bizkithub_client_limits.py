@@ -22,8 +22,8 @@ from bookhook.calendar.outcomes import (
     Unavailable,
 )
 from bookhook.settings import AuthMode
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Drip, Drop, Huge, Raw, Slow, Status
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, Drip, Drop, Huge, Raw, Slow, Status
 
 KEY = "PRODPGrFxpGEtrOZfuWhnoJohUYBXuOE"
 OTHER_KEY = "DEV_abcdefghijklmnopqrstuvwxyz12"

@@ -15,8 +15,8 @@ import pytest
 import urllib3
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import (
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import (
     ADD_EVENT_PATH,
     CALLS_PATH,
     KEY_NOT_FOUND,

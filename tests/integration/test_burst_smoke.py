@@ -1,4 +1,4 @@
-"""The burst scenario (`python -m bookhook_dev.burst`, part of `make bench`) once, on a small count:
+"""The burst scenario (`python -m bookhook_dev.build.burst`, part of `make bench`) once, on a small count:
 both rows run, report in the agreed shape, and deliver every booking exactly once with nothing
 dead-lettered. Nothing here is timed or held to the budgets: that is `make bench`'s job."""
 
@@ -10,8 +10,9 @@ import time
 import pytest
 import urllib3
 
-from bookhook_dev import burst, defaults
-from bookhook_dev.bizkithub_stand_in import ADD_EVENT_PATH, CALLS_PATH, BizKitHubStandIn, RateLimit
+from bookhook_dev.build import burst
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import ADD_EVENT_PATH, CALLS_PATH, BizKitHubStandIn, RateLimit
 
 pytestmark = pytest.mark.harness
 

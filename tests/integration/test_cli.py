@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bookhook_dev import cli
+from bookhook_dev.tools import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 STRIPE_EVENTS = sorted((ROOT / "events").glob("stripe-*.json"))
@@ -51,7 +51,7 @@ def _env() -> dict[str, str]:
 
 def _bookhook(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own command, fixed arguments
-        [sys.executable, "-m", "bookhook_dev.cli", *args],
+        [sys.executable, "-m", "bookhook_dev.tools.cli", *args],
         cwd=ROOT,
         env=_env(),
         capture_output=True,
@@ -102,11 +102,11 @@ def test_the_console_script_is_installed_beside_this_python() -> None:
 @pytest.mark.parametrize(
     ("module", "first_line"),
     [
-        ("bookhook_dev.build_package", "usage: bookhook build-package"),
-        ("bookhook_dev.stripe_samples", "usage: bookhook samples"),
-        ("bookhook_dev.typeform_samples", "usage: bookhook samples"),
-        ("bookhook_dev.typeform_check", "usage: bookhook check"),
-        ("bookhook_dev.local_runner", "usage: bookhook"),
+        ("bookhook_dev.build.build_package", "usage: bookhook build-package"),
+        ("bookhook_dev.tools.stripe_samples", "usage: bookhook samples"),
+        ("bookhook_dev.tools.typeform_samples", "usage: bookhook samples"),
+        ("bookhook_dev.tools.typeform_check", "usage: bookhook check"),
+        ("bookhook_dev.tools.local_runner", "usage: bookhook"),
     ],
 )
 def test_the_old_module_entry_points_run_the_same_commands(module: str, first_line: str) -> None:
@@ -244,7 +244,7 @@ def test_samples_write_writes_what_events_holds(tmp_path: Path) -> None:
 def test_ctrl_c_during_run_exits_130_in_one_line() -> None:
     # As a terminal's Ctrl-C does: SIGINT to the whole process group (the containers too).
     process = subprocess.Popen(
-        [sys.executable, "-m", "bookhook_dev.cli", "run", "--no-serve"],
+        [sys.executable, "-m", "bookhook_dev.tools.cli", "run", "--no-serve"],
         cwd=ROOT,
         env=_env(),
         stdout=subprocess.DEVNULL,

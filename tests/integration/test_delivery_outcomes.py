@@ -9,9 +9,9 @@ import time
 import boto3
 import pytest
 
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Drop, Fault, Slow, Status
-from bookhook_dev.lambda_emulation import LocalResources
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, Drop, Fault, Slow, Status
+from bookhook_dev.testing.lambda_emulation import LocalResources
 from tests.integration.conftest import Reply, Webhook, zapier_booking
 
 ROTATED_KEY = "PRODRotatedKey0123456789abcdefgh"[:32]

@@ -23,10 +23,11 @@ from bookhook.services import build_worker
 from bookhook.settings import MappingSettings
 from bookhook.sources import zapier
 from bookhook.sources.typeform import expected_signature
-from bookhook_dev import defaults, replay
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit, Status
-from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
-from bookhook_dev.typeform_samples import body_bytes, booking_response
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, RateLimit, Status
+from bookhook_dev.testing.lambda_emulation import LocalResources, SqsPoller
+from bookhook_dev.tools import replay
+from bookhook_dev.tools.typeform_samples import body_bytes, booking_response
 from tests.integration.conftest import Webhook, queue_is_empty, queue_settings, queued_count, zapier_booking
 
 MAX_ATTEMPTS = 3

@@ -23,9 +23,10 @@ from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.services import _AWS_CONFIG, build_services, build_worker
 from bookhook.settings import WebhookSettings
-from bookhook_dev import defaults, replay
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Fault, Raw, Slow, Status
-from bookhook_dev.lambda_emulation import LocalLambdaContext, LocalResources, SqsPoller, sqs_record
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, Fault, Raw, Slow, Status
+from bookhook_dev.testing.lambda_emulation import LocalLambdaContext, LocalResources, SqsPoller, sqs_record
+from bookhook_dev.tools import replay
 from tests.integration.conftest import (
     Webhook,
     queue_is_empty,

@@ -32,9 +32,9 @@ from bookhook.handlers import delivery_worker
 from bookhook.handlers import webhook as webhook_module
 from bookhook.services import build_worker
 from bookhook.settings import WorkerSettings
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Drop, Fault, Slow, Status
-from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, Drop, Fault, Slow, Status
+from bookhook_dev.testing.lambda_emulation import LocalResources, SqsPoller
 from tests.integration.conftest import Reply, Webhook, queue_is_empty
 
 BOOKINGS = 200

@@ -17,13 +17,13 @@ import pytest
 from bookhook.handlers import webhook as webhook_module
 from bookhook.sources.stripe import signature_header
 from bookhook.sources.typeform import expected_signature
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.lambda_emulation import LocalResources
-from bookhook_dev.stripe_samples import BOOKING_METADATA, checkout_session, stripe_event
-from bookhook_dev.stripe_samples import body_bytes as stripe_body
-from bookhook_dev.typeform_samples import answers_with, booking_response
-from bookhook_dev.typeform_samples import body_bytes as typeform_body
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.testing.lambda_emulation import LocalResources
+from bookhook_dev.tools.stripe_samples import BOOKING_METADATA, checkout_session, stripe_event
+from bookhook_dev.tools.stripe_samples import body_bytes as stripe_body
+from bookhook_dev.tools.typeform_samples import answers_with, booking_response
+from bookhook_dev.tools.typeform_samples import body_bytes as typeform_body
 from tests.integration.conftest import Webhook, queued_count, zapier_booking
 
 FAST = 0.1  # seconds: the first release took 2 s to 5 minutes on these

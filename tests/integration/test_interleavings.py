@@ -41,8 +41,8 @@ from bookhook.delivery.worker import DeliveryWorker
 from bookhook.errors import ServiceUnavailable, WebhookError
 from bookhook.pipeline import deliver_booking
 from bookhook.sources import Booking, WebhookSource
-from bookhook_dev import defaults
-from bookhook_dev.template import dynamodb_create_table_kwargs, load_template
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.template import dynamodb_create_table_kwargs, load_template
 from tests.interleavings import Scheduler, Stepped
 
 RUNS = int(os.environ.get("INTERLEAVINGS", "200"))

@@ -15,8 +15,9 @@ import pytest
 from bookhook.jsonbody import MAX_DEPTH
 from bookhook.sources.stripe import signature_header
 from bookhook.sources.typeform import expected_signature
-from bookhook_dev import defaults, stripe_samples, typeform_samples
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.tools import stripe_samples, typeform_samples
 from tests.integration.conftest import Reply, Webhook, zapier_booking
 
 ROUTES = ("zapier", "typeform", "stripe")

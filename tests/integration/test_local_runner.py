@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import urllib3
 
-from bookhook_dev import defaults
+from bookhook_dev.testing import defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def _env() -> dict[str, str]:
 def _run_runner(*args: str) -> subprocess.CompletedProcess[str]:
     """`bookhook ARGS…` (through `-m`, so the PYTHONPATH above is what runs)."""
     return subprocess.run(  # noqa: S603 - our own runner, fixed arguments
-        [sys.executable, "-m", "bookhook_dev.cli", *args],
+        [sys.executable, "-m", "bookhook_dev.tools.cli", *args],
         cwd=ROOT,
         env=_env(),
         capture_output=True,
@@ -132,7 +132,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     stderr = tmp_path_factory.mktemp("runner") / "stderr.txt"
     with stderr.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "bookhook_dev.cli", "serve", "--port", "0"],
+            [sys.executable, "-u", "-m", "bookhook_dev.tools.cli", "serve", "--port", "0"],
             cwd=ROOT,
             env=_env(),
             stdout=subprocess.PIPE,

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bookhook_dev import defaults
+from bookhook_dev.testing import defaults
 from tests.integration import secrecy_probe
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,9 +22,10 @@ from bookhook.handlers import webhook as webhook_module
 from bookhook.services import build_worker
 from bookhook.sources.stripe import signature_header
 from bookhook.sources.typeform import expected_signature
-from bookhook_dev import defaults, stripe_samples, typeform_samples
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
-from bookhook_dev.lambda_emulation import LocalResources, SqsPoller
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, Status
+from bookhook_dev.testing.lambda_emulation import LocalResources, SqsPoller
+from bookhook_dev.tools import stripe_samples, typeform_samples
 from tests.integration.conftest import (
     Reply,
     Webhook,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import urllib3
 
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import (
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import (
     ADD_EVENT_PATH,
     RATE_LIMIT_EXCEEDED,
     RATE_LIMIT_PLANS,

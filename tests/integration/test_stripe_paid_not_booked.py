@@ -19,17 +19,17 @@ import pytest
 
 from bookhook.handlers import webhook as webhook_module
 from bookhook.sources.stripe import signature_header
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.lambda_emulation import LocalResources
-from bookhook_dev.stripe_samples import (
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.testing.lambda_emulation import LocalResources
+from bookhook_dev.tools.stripe_samples import (
     BOOKING_METADATA,
     INTENT_PAID,
     checkout_session,
     payment_intent,
     stripe_event,
 )
-from bookhook_dev.stripe_samples import body_bytes as stripe_body
+from bookhook_dev.tools.stripe_samples import body_bytes as stripe_body
 from tests.integration.conftest import Reply, Webhook, queued_count
 
 NO_BOOKING_KEYS = {"orderNumber": "GR-2026-0412"}

@@ -16,10 +16,10 @@ import stripe
 
 from bookhook.handlers import webhook as webhook_module
 from bookhook.sources.stripe import signature_header
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, Status
-from bookhook_dev.lambda_emulation import LocalResources
-from bookhook_dev.stripe_samples import (
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, Status
+from bookhook_dev.testing.lambda_emulation import LocalResources
+from bookhook_dev.tools.stripe_samples import (
     BOOKING_METADATA,
     FAMILIES,
     INTENT_PAID,
@@ -112,7 +112,7 @@ def test_the_sample_events_book_as_documented(webhook: Webhook, stand_in: BizKit
 
 
 def test_the_sample_files_are_what_the_builders_write(tmp_path: Path) -> None:
-    """`python -m bookhook_dev.stripe_samples write events` made them; nobody edited them by hand."""
+    """`python -m bookhook_dev.tools.stripe_samples write events` made them; nobody edited them by hand."""
     written = write_samples(tmp_path)
 
     assert written

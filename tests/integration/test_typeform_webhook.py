@@ -14,10 +14,10 @@ import pytest
 from bookhook.handlers import webhook as webhook_module
 from bookhook.sources.typeform import expected_signature
 from bookhook.sources.typeform.rules import RulesError
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.lambda_emulation import LocalResources
-from bookhook_dev.typeform_samples import (
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.testing.lambda_emulation import LocalResources
+from bookhook_dev.tools.typeform_samples import (
     answers_with,
     body_bytes,
     booking_response,

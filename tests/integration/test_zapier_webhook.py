@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 
-from bookhook_dev import defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn
-from bookhook_dev.lambda_emulation import LocalResources
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn
+from bookhook_dev.testing.lambda_emulation import LocalResources
 from tests.integration.conftest import Webhook, zapier_booking
 from tests.integration.function_log import all_output, function_log
 

@@ -18,7 +18,7 @@ from bookhook.delivery.records import (
     fingerprint_of,
     record_id,
 )
-from bookhook_dev.template import dynamodb_create_table_kwargs, load_template
+from bookhook_dev.testing.template import dynamodb_create_table_kwargs, load_template
 
 TABLE = "bookings"
 KEY = "cs_test_123"

@@ -19,7 +19,7 @@ from bookhook.calendar.event import (
     international_phone,
     utc_wire_time,
 )
-from bookhook_dev.defaults import documented_example_event
+from bookhook_dev.testing.defaults import documented_example_event
 
 CALENDAR_ID = "2WRp6X5rSqQa321EjHB2mxZz74u74H84"
 

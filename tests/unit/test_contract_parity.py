@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from bookhook.calendar.event import CalendarEvent
-from bookhook_dev.bizkithub_stand_in import _check_envelope
+from bookhook_dev.testing.bizkithub_stand_in import _check_envelope
 
 CALENDAR_ID = "2WRp6X5rSqQa321EjHB2mxZz74u74H84"
 START = "2024-05-01T10:00:00.000Z"

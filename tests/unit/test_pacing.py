@@ -24,9 +24,9 @@ from bookhook.delivery.pacing import (
     Picture,
     queue_delay,
 )
-from bookhook_dev import defaults
-from bookhook_dev.lambda_emulation import atomic_dynamodb_writes
-from bookhook_dev.template import dynamodb_create_table_kwargs, load_template
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.lambda_emulation import atomic_dynamodb_writes
+from bookhook_dev.testing.template import dynamodb_create_table_kwargs, load_template
 
 NOW = 1_800_000_000.0
 WINDOW = 3600.0  # Free: 1,000 an hour

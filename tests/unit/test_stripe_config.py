@@ -11,8 +11,8 @@ from bookhook.request import WebhookRequest
 from bookhook.settings import MappingSettings, SettingsError
 from bookhook.sources import Booking, Ignored
 from bookhook.sources.stripe import StripeConfig, config_from_settings, signature_header, source
-from bookhook_dev import defaults
-from bookhook_dev.stripe_samples import INTENT_PAID, body_bytes, checkout_session, stripe_event
+from bookhook_dev.testing import defaults
+from bookhook_dev.tools.stripe_samples import INTENT_PAID, body_bytes, checkout_session, stripe_event
 
 REQUIRED_ENV: dict[str, str] = {}  # mapping needs no AWS settings
 COMPLETED = "checkout.session.completed"

@@ -13,8 +13,8 @@ from bookhook.errors import MalformedRequest, Unmappable, UnsupportedContentType
 from bookhook.request import WebhookRequest
 from bookhook.sources import Booking, Ignored, UnbookedHalf
 from bookhook.sources.stripe import BOOKABLE_EVENTS, StripeConfig, read_booking
-from bookhook_dev import defaults
-from bookhook_dev.stripe_samples import (
+from bookhook_dev.testing import defaults
+from bookhook_dev.tools.stripe_samples import (
     BOOKING_METADATA,
     INTENT_DIRECT,
     INTENT_PAID,

@@ -18,7 +18,7 @@ import stripe
 
 from bookhook.errors import Unauthenticated
 from bookhook.sources.stripe import signature_header, verify_signature
-from bookhook_dev.stripe_samples import body_bytes, checkout_session, stripe_event
+from bookhook_dev.tools.stripe_samples import body_bytes, checkout_session, stripe_event
 
 SECRET = "whsec_testEndpointSecret0123456789abcdef"
 PREVIOUS_SECRET = "whsec_previousEndpointSecret9876543210"

@@ -12,7 +12,7 @@ from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
 from bookhook.settings import WebhookSettings, WorkerSettings
-from bookhook_dev.template import (
+from bookhook_dev.testing.template import (
     TEMPLATE_PATH,
     HttpRoute,
     dynamodb_create_table_kwargs,

@@ -21,7 +21,7 @@ from samtranslator.translator.translator import Translator  # type: ignore[impor
 
 import bookhook
 from bookhook.handlers.alarms import record_delivery_signals
-from bookhook_dev.template import load_template
+from bookhook_dev.testing.template import load_template
 
 DASHBOARD = "OperationsDashboard"
 ACCESS_LOG_GROUP = "WebhookApiAccessLogGroup"

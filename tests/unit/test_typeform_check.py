@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bookhook.settings import FUNCTION_ROOT
-from bookhook_dev import typeform_check, typeform_samples
-from bookhook_dev.lambda_emulation import is_text_media_type
-from bookhook_dev.typeform_samples import (
+from bookhook_dev.testing.lambda_emulation import is_text_media_type
+from bookhook_dev.tools import typeform_check, typeform_samples
+from bookhook_dev.tools.typeform_samples import (
     DOCUMENTED_SHAPE_TOKEN,
     answers_with,
     body_bytes,

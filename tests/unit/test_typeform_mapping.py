@@ -13,7 +13,7 @@ from bookhook.sources import Booking, Ignored
 from bookhook.sources.typeform import source
 from bookhook.sources.typeform.mapping import read_booking
 from bookhook.sources.typeform.rules import BookingRules, load_rules, parse_rules
-from bookhook_dev.typeform_samples import FORM_ID, answers_with, body_bytes, booking_response
+from bookhook_dev.tools.typeform_samples import FORM_ID, answers_with, body_bytes, booking_response
 from tests.typeform_expected import SAMPLE_ADD_EVENT_BODY, SAMPLE_BOOKING_KEY
 
 CALENDAR_ID = "2WRp6X5rSqQa321EjHB2mxZz74u74H84"

@@ -15,7 +15,7 @@ from bookhook.sources import Booking
 from bookhook.sources.typeform.mapping import Answers, read_booking, unresolved_answers
 from bookhook.sources.typeform.payload import TypeformWebhook
 from bookhook.sources.typeform.rules import AnswerTemplate, BookingRules, load_rules, parse_rules
-from bookhook_dev.typeform_samples import (
+from bookhook_dev.tools.typeform_samples import (
     FORM_ID,
     answers_with,
     body_bytes,

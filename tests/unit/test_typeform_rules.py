@@ -11,7 +11,7 @@ from bookhook.settings import FUNCTION_ROOT
 from bookhook.sources import Booking
 from bookhook.sources.typeform.mapping import read_booking
 from bookhook.sources.typeform.rules import BookingRules, RulesError, load_rules, parse_rules
-from bookhook_dev.typeform_samples import FORM_ID, body_bytes, booking_response
+from bookhook_dev.tools.typeform_samples import FORM_ID, body_bytes, booking_response
 
 SHIPPED = FUNCTION_ROOT / "typeform_rules.toml"
 CALENDAR_ID = "2WRp6X5rSqQa321EjHB2mxZz74u74H84"

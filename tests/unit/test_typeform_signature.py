@@ -14,8 +14,8 @@ import pytest
 from bookhook.errors import Unauthenticated
 from bookhook.request import WebhookRequest
 from bookhook.sources.typeform import authenticate, expected_signature
-from bookhook_dev import defaults
-from bookhook_dev.typeform_samples import body_bytes, booking_response
+from bookhook_dev.testing import defaults
+from bookhook_dev.tools.typeform_samples import body_bytes, booking_response
 
 SECRET = "typeform-secret-0123456789abcdef"
 PREVIOUS_SECRET = "typeform-previous-secret-fedcba98"

@@ -18,8 +18,8 @@ from bookhook.delivery.pacing import PACING_ITEM_ID, Pacer
 from bookhook.delivery.queue import DeliveryQueue, QueuedBooking
 from bookhook.delivery.records import BookingRecords, fingerprint_of
 from bookhook.delivery.worker import DeliveryWorker
-from bookhook_dev import defaults
-from bookhook_dev.template import dynamodb_create_table_kwargs, load_template
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.template import dynamodb_create_table_kwargs, load_template
 
 NOW = 1_800_000_000.0
 DAY = 24 * 3600

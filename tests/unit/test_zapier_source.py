@@ -15,7 +15,7 @@ from bookhook.request import WebhookRequest
 from bookhook.settings import MappingSettings
 from bookhook.sources import Booking
 from bookhook.sources.zapier import authenticate, booking_key, read_booking, source
-from bookhook_dev.defaults import documented_example_event
+from bookhook_dev.testing.defaults import documented_example_event
 
 TOKEN = "zap-token-0123456789abcdef"
 PREVIOUS_TOKEN = "zap-previous-token-fedcba9876543210"

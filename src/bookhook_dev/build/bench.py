@@ -26,7 +26,7 @@ baseline measured in the same run. Prints a table and writes bench-results.json.
   25, hash-based bytecode): `phonenumbers` 9.0.43 22.0 MB installed (44 MB with bytecode), import
   16.6 ms; `phonenumberslite` 9.0.42 1.3 MB (2.2 MB), 16.7 ms: the same code and metadata, without
   geocoding, carrier and time-zone data. Hence the lite one.
-- A burst against BizKitHub's rate limit (`bookhook_dev.burst`: 600 bookings within 10 s against
+- A burst against BizKitHub's rate limit (`bookhook_dev.build.burst`: 600 bookings within 10 s against
   the Free plan with its hour compressed to a minute), with pacing on and off, each in a fresh
   process: delivered exactly once, dead letters, calls answered 429, drain time, and the delivery
   rate while a backlog exists against what the limit allows; `--burst-bookings`, `--burst-seconds`
@@ -56,8 +56,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bookhook_dev import burst, cli, defaults
-from bookhook_dev.template import TEMPLATE_PATH
+from bookhook_dev.build import burst
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.template import TEMPLATE_PATH
+from bookhook_dev.tools import cli
 
 ROOT = TEMPLATE_PATH.parent
 FUNCTION_SOURCE = ROOT / "src" / "function"
@@ -197,7 +199,7 @@ def build_packages(python: str, work: Path, *, with_dependencies: bool) -> tuple
     built = work / "built" / "WebhookFunction"
     shutil.copytree(plain, built)
     subprocess.run(  # noqa: S603 - the build step under the runtime's Python, as `make build` runs it
-        [python, "-m", "bookhook_dev.build_package", str(built.parent)],
+        [python, "-m", "bookhook_dev.build.build_package", str(built.parent)],
         env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
         check=True,
         capture_output=True,
@@ -217,7 +219,7 @@ def zipped_size(package: Path) -> int:
 def warm(requests: int) -> dict[str, Any]:
     """Run the warm measurement in a fresh process (so its peak RSS is its own)."""
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "bookhook_dev.bench", "--warm-child", str(requests)],
+        [sys.executable, "-m", "bookhook_dev.build.bench", "--warm-child", str(requests)],
         env=os.environ | {"PYTHONPATH": os.pathsep.join([str(FUNCTION_SOURCE), str(ROOT / "src")])},
         capture_output=True,
         text=True,
@@ -306,8 +308,8 @@ def _warm_child(requests: int) -> None:
 
     from bookhook.sources.stripe import signature_header
     from bookhook.sources.typeform import expected_signature
-    from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit
-    from bookhook_dev.lambda_emulation import LocalLambdaContext, provision
+    from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, RateLimit
+    from bookhook_dev.testing.lambda_emulation import LocalLambdaContext, provision
 
     aws_calls = AwsCallClock()
     aws_calls.install()

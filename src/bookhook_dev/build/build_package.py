@@ -1,7 +1,7 @@
 """Make a `sam build` output start fast: `.venv-py312/bin/bookhook build-package .aws-sam/build`.
 
 Run with the Python of the Lambda runtime (bytecode is per version): `make build` runs it from
-.venv-py312 (`python3.12 -m bookhook_dev.build_package DIR`, with PYTHONPATH=src, is the same).
+.venv-py312 (`python3.12 -m bookhook_dev.build.build_package DIR`, with PYTHONPATH=src, is the same).
 For each function directory:
 1. remove what the Lambda Python runtime already provides (boto3, botocore, s3transfer, jmespath,
    python-dateutil, six: pulled in by aws-xray-sdk) and what is never imported (type stubs, the
@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bookhook_dev import cli  # standard library only, like this module
+from bookhook_dev.tools import cli  # standard library only, like this module
 
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six")
 NEVER_IMPORTED = ("wrapt-stubs", "requirements.txt")

@@ -59,17 +59,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bookhook_dev import cli, defaults, stripe_samples, typeform_samples
-from bookhook_dev.bizkithub_stand_in import RATE_LIMIT_PLANS, RateLimit
-from bookhook_dev.lambda_emulation import InvocationFailed, http_api_event, queue_is_empty, queued_messages
-from bookhook_dev.local_runner import (
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import RATE_LIMIT_PLANS, RateLimit
+from bookhook_dev.testing.lambda_emulation import (
+    InvocationFailed,
+    http_api_event,
+    queue_is_empty,
+    queued_messages,
+)
+from bookhook_dev.testing.template import TEMPLATE_PATH
+from bookhook_dev.tools import cli, stripe_samples, typeform_samples
+from bookhook_dev.tools.local_runner import (
     Handler,
     invoke,
     local_stack,
     rate_limit_environment,
     template_worker_concurrency,
 )
-from bookhook_dev.template import TEMPLATE_PATH
 
 ROOT = TEMPLATE_PATH.parent
 PACINGS = ("on", "off")
@@ -438,7 +444,7 @@ def run_burst(
             if progress is not None:
                 progress(f"pacing {pacing} ({config.bookings} bookings in {config.seconds:g} s)…")
             result, log = Path(work) / f"{pacing}.json", Path(work) / f"{pacing}.log"
-            command = [sys.executable, "-m", "bookhook_dev.burst", "--row", pacing]
+            command = [sys.executable, "-m", "bookhook_dev.build.burst", "--row", pacing]
             command += ["--config", json.dumps(asdict(config)), "--row-result", str(result)]
             with log.open("wb") as stderr:
                 process = subprocess.Popen(  # noqa: S603 - our own module, our own arguments

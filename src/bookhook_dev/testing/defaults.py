@@ -10,7 +10,7 @@ import copy
 import json
 from typing import Any
 
-from bookhook_dev.bizkithub_stand_in import RateLimit
+from bookhook_dev.testing.bizkithub_stand_in import RateLimit
 
 # Sent by the sample events as `Authorization: Bearer …`; the README's curl line uses it too.
 ZAPIER_TOKEN = "local-zapier-token-0123456789abcdef"

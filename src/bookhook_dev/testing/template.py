@@ -27,7 +27,7 @@ __all__ = [
     "load_template",
 ]
 
-TEMPLATE_PATH: Path = Path(__file__).resolve().parents[2] / "template.yaml"
+TEMPLATE_PATH: Path = Path(__file__).resolve().parents[3] / "template.yaml"
 
 _FUNCTION_TYPE = "AWS::Serverless::Function"
 _TABLE_TYPE = "AWS::DynamoDB::Table"

@@ -3,7 +3,7 @@
 Each subcommand's options and code live in its module (`local_runner`, `typeform_check`, …), which
 is imported only when that subcommand runs: `bookhook --help` starts no AWS library, and
 `bookhook build-package` stays standard-library only, as the Lambda runtime's Python runs it.
-Every module's `python -m bookhook_dev.<module>` runs the same code through `main()` here.
+Every module's `python -m bookhook_dev.<package>.<module>` runs the same code through `main()` here.
 
 Errors a user can fix are one line on stderr: 2 for a usage error, 1 otherwise (`CommandError`);
 Ctrl-C is one line and 130, as a shell reports a command ended by SIGINT.
@@ -67,47 +67,47 @@ class Command:
 COMMANDS = {
     "run": Command(
         "the webhook locally: send the samples in events/, show the results, then serve",
-        "bookhook_dev.local_runner",
+        "bookhook_dev.tools.local_runner",
         "configure_run",
     ),
     "serve": Command(
         "serve the template's routes on 127.0.0.1 until Ctrl-C",
-        "bookhook_dev.local_runner",
+        "bookhook_dev.tools.local_runner",
         "configure_serve",
     ),
     "invoke": Command(
         "invoke the webhook function with API Gateway event files (like sam local invoke -e)",
-        "bookhook_dev.local_runner",
+        "bookhook_dev.tools.local_runner",
         "configure_invoke",
     ),
     "check": Command(
         "check Typeform booking rules and dry-run payloads through them",
-        "bookhook_dev.typeform_check",
+        "bookhook_dev.tools.typeform_check",
         "configure",
     ),
     "replay": Command(
         "send dead-lettered bookings back to the delivery queue (real AWS)",
-        "bookhook_dev.replay",
+        "bookhook_dev.tools.replay",
         "configure",
     ),
     "samples": Command(
         "the sample events in events/: re-sign the Stripe ones, or write them all again",
-        "bookhook_dev.sample_files",
+        "bookhook_dev.tools.sample_files",
         "configure",
     ),
     "build-package": Command(
         "prune a sam build output and precompile it (run with the runtime's Python)",
-        "bookhook_dev.build_package",
+        "bookhook_dev.build.build_package",
         "configure",
     ),
     "bench": Command(
         "measure cold start, warm cost, memory, package size and a rate-limited burst",
-        "bookhook_dev.bench",
+        "bookhook_dev.build.bench",
         "configure",
     ),
     "burst": Command(
         "only the burst against BizKitHub's rate limit, with pacing on and off",
-        "bookhook_dev.burst",
+        "bookhook_dev.build.burst",
         "configure",
     ),
 }
@@ -160,6 +160,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Through the module the others import: run as __main__, this file's CommandError is another class.
-    from bookhook_dev import cli
+    from bookhook_dev.tools import cli
 
     raise SystemExit(cli.main())

@@ -14,7 +14,7 @@
   `sam local invoke -e FILE`, and print the response.
 
 AWS: Secrets Manager and DynamoDB are embedded (moto in server mode, the secret and table created
-as template.yaml declares them, the secret holding `bookhook_dev.defaults`) unless `--real-aws`
+as template.yaml declares them, the secret holding `bookhook_dev.testing.defaults`) unless `--real-aws`
 is given, in which case BOOKING_SECRET_ARN, IDEMPOTENCY_TABLE_NAME and the usual AWS credentials
 come from the environment. BizKitHub: the local stand-in unless `--bizkithub-url` (or
 BIZKITHUB_BASE_URL) names another.
@@ -48,9 +48,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bookhook_dev import cli, defaults
-from bookhook_dev.bizkithub_stand_in import BizKitHubStandIn, RateLimit, ReceivedCall, Status
-from bookhook_dev.lambda_emulation import (
+from bookhook_dev.testing import defaults
+from bookhook_dev.testing.bizkithub_stand_in import BizKitHubStandIn, RateLimit, ReceivedCall, Status
+from bookhook_dev.testing.lambda_emulation import (
     LambdaFunction,
     LocalLambdaContext,
     SqsPoller,
@@ -58,10 +58,8 @@ from bookhook_dev.lambda_emulation import (
     http_api_event,
     provision,
     queued_messages,
-    read_event_file,
 )
-from bookhook_dev.stripe_samples import resign_event
-from bookhook_dev.template import (
+from bookhook_dev.testing.template import (
     TEMPLATE_PATH,
     HttpRoute,
     function_environment,
@@ -69,6 +67,9 @@ from bookhook_dev.template import (
     http_routes,
     load_template,
 )
+from bookhook_dev.tools import cli
+from bookhook_dev.tools.event_files import read_event_file
+from bookhook_dev.tools.stripe_samples import resign_event
 
 ROOT = TEMPLATE_PATH.parent
 EVENTS_DIR = ROOT / "events"
@@ -861,7 +862,7 @@ def run_invoke(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bookhook_dev.local_runner demo|serve|invoke …`: `bookhook run|serve|invoke …`."""
+    """`python -m bookhook_dev.tools.local_runner demo|serve|invoke …`: `bookhook run|serve|invoke …`."""
     arguments = sys.argv[1:] if argv is None else argv
     renamed = {"demo": "run"}
     return cli.main([renamed.get(word, word) if i == 0 else word for i, word in enumerate(arguments)])

@@ -31,7 +31,7 @@ from bookhook.services import build_sources
 from bookhook.settings import MappingSettings
 from bookhook.sources import Booking, Ignored, UnbookedHalf, WebhookSource
 from bookhook.sources.typeform.rules import RulesError
-from bookhook_dev import cli
+from bookhook_dev.tools import cli
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bookhook_dev import cli, stripe_samples, typeform_samples
-from bookhook_dev.lambda_emulation import read_event_file
-from bookhook_dev.template import TEMPLATE_PATH
+from bookhook_dev.testing.template import TEMPLATE_PATH
+from bookhook_dev.tools import cli, stripe_samples, typeform_samples
+from bookhook_dev.tools.event_files import read_event_file
 
 EVENTS_DIR = TEMPLATE_PATH.parent / "events"
 

@@ -2,7 +2,7 @@
 
 Stripe signs a timestamp, and the function refuses signatures older (or newer) than 300 s, so a
 stored sample cannot stay valid. The local runner and the tests re-sign each Stripe event file
-with `bookhook_dev.defaults.STRIPE_SECRET` at the moment they send it. Before
+with `bookhook_dev.testing.defaults.STRIPE_SECRET` at the moment they send it. Before
 `sam local invoke -e …`, sign copies the same way (`bookhook samples resign --help`):
 
     .venv/bin/bookhook samples resign events/stripe-*.json
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bookhook.sources.stripe import signature_header
-from bookhook_dev import cli, defaults
+from bookhook_dev.testing import defaults
+from bookhook_dev.tools import cli
 
 SESSION_PAID = "cs_live_a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ0123456789abcdEF"
 SESSION_DELAYED = "cs_live_b9Z8y7X6w5V4u3T2s1R0qPoNmLkJiHgFeDcBa9876543210zyxWV"
@@ -532,7 +533,7 @@ def resign_event(
 
 
 def main(argv: list[str]) -> int:
-    """`python -m bookhook_dev.stripe_samples resign|write …`: `bookhook samples resign|write …`."""
+    """`python -m bookhook_dev.tools.stripe_samples resign|write …`: `bookhook samples resign|write …`."""
     return cli.main(["samples", *argv])
 
 

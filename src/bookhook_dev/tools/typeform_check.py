@@ -28,7 +28,7 @@ from bookhook.sources.typeform import read_booking
 from bookhook.sources.typeform.mapping import unresolved_answers
 from bookhook.sources.typeform.payload import TypeformWebhook
 from bookhook.sources.typeform.rules import BookingRules, RulesError, load_rules
-from bookhook_dev import cli
+from bookhook_dev.tools import cli
 
 
 def _request_from_file(path: Path) -> WebhookRequest:

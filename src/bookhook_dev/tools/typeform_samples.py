@@ -10,7 +10,7 @@ Two shapes of it:
   (https://www.typeform.com/developers/webhooks/example-payload/): answers carry only
   `field: {id, type}`, the refs are in `definition.fields`.
 
-The Typeform files in `events/` are written (and signed with `bookhook_dev.defaults.TYPEFORM_SECRET`)
+The Typeform files in `events/` are written (and signed with `bookhook_dev.testing.defaults.TYPEFORM_SECRET`)
 by this module; a test holds them to it. After changing a sample, rewrite them:
 
     .venv/bin/bookhook samples write
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bookhook.sources.typeform import expected_signature
-from bookhook_dev import cli, defaults
+from bookhook_dev.testing import defaults
+from bookhook_dev.tools import cli
 
 FORM_ID = "GymB00k1"
 
@@ -333,7 +334,7 @@ def write_samples(directory: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m bookhook_dev.typeform_samples write DIR`: `bookhook samples write DIR`."""
+    """`python -m bookhook_dev.tools.typeform_samples write DIR`: `bookhook samples write DIR`."""
     return cli.main(["samples", *argv])
 
 
