@@ -1,10 +1,10 @@
 """What Lambda and API Gateway would hand the function, built locally.
 
 Used by the local runner and the tests: an HTTP API (payload 2.0) event from a plain HTTP request,
-a Lambda context object, and the AWS resources the template declares (secret and idempotency
-table), created in whatever AWS the given clients talk to (moto, in-process or server mode). Also
-what Lambda does around a function: its containers, each a process of its own (`LambdaFunction`),
-and the SQS event source's poller (`SqsPoller`).
+a Lambda context object, and the AWS resources the template declares (the secret, the idempotency
+table, the delivery and dead-letter queues), created in whatever AWS the given clients talk to
+(moto, in-process or server mode). Also what Lambda does around a function: its containers, each
+a process of its own (`LambdaFunction`), and the SQS event source's poller (`SqsPoller`).
 """
 
 from __future__ import annotations

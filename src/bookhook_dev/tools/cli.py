@@ -3,7 +3,8 @@
 Each subcommand's options and code live in its module (`local_runner`, `typeform_check`, …), which
 is imported only when that subcommand runs: `bookhook --help` starts no AWS library, and
 `bookhook build-package` stays standard-library only, as the Lambda runtime's Python runs it.
-Every module's `python -m bookhook_dev.<package>.<module>` runs the same code through `main()` here.
+Each command module's `python -m bookhook_dev.<package>.<module>` (for samples: `tools.stripe_samples`
+or `tools.typeform_samples`) runs the same code through `main()` here.
 
 Errors a user can fix are one line on stderr: 2 for a usage error, 1 otherwise (`CommandError`);
 Ctrl-C is one line and 130, as a shell reports a command ended by SIGINT.

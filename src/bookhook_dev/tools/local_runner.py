@@ -13,9 +13,10 @@
 - `bookhook invoke FILE…`: call the handler with each API Gateway event file, like
   `sam local invoke -e FILE`, and print the response.
 
-AWS: Secrets Manager and DynamoDB are embedded (moto in server mode, the secret and table created
-as template.yaml declares them, the secret holding `bookhook_dev.testing.defaults`) unless `--real-aws`
-is given, in which case BOOKING_SECRET_ARN, IDEMPOTENCY_TABLE_NAME and the usual AWS credentials
+AWS: Secrets Manager, DynamoDB and SQS are embedded (moto in server mode; the secret, the table
+and both queues created as template.yaml declares them, the secret holding
+`bookhook_dev.testing.defaults`) unless `--real-aws` is given, in which case BOOKING_SECRET_ARN,
+IDEMPOTENCY_TABLE_NAME, DELIVERY_QUEUE_URL, DEAD_LETTER_QUEUE_URL and the usual AWS credentials
 come from the environment. BizKitHub: the local stand-in unless `--bizkithub-url` (or
 BIZKITHUB_BASE_URL) names another.
 

@@ -40,7 +40,7 @@ _botocore_logger = logging.getLogger("botocore")
 _botocore_logger.setLevel(max(_botocore_logger.level, logging.INFO))
 
 # AWS calls sit on the request path: one try of at most 1 s to connect and 2 s to read
-# (`delivery.booking.AWS_CALL_WORST_SECONDS`), so each step's worst case is known and the answer
+# (`bookhook.deadline.AWS_CALL_WORST_SECONDS`), so each step's worst case is known and the answer
 # stays within its deadline; where a retry matters (recording an eventId) our code retries in budget.
 _AWS_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1, "mode": "standard"})
 

@@ -149,8 +149,9 @@ class BizKitHubSettings(_FromEnviron):
 class WebhookSettings(BizKitHubSettings, MappingSettings):
     """The webhook function's."""
 
-    # A duplicate that arrives while the first copy is being delivered waits this long for its
-    # result before being told 409 + Retry-After.
+    # A duplicate that arrives while the first copy is being delivered waits up to this long (at
+    # most half the time left) for its result; then it is told 409 + Retry-After, or 202 if the
+    # delivery worker holds the booking.
     in_flight_wait_seconds: Annotated[float, Field(alias="IN_FLIGHT_WAIT_SECONDS", ge=0, le=10)] = 5.0
     # The webhook answers every sender within this many seconds, whatever its dependencies do
     # (each step starts only when the time left can hold its worst case; see bookhook.deadline).

@@ -15,8 +15,9 @@ With pacing (`delivery.pacing`), the claim is followed by a look at BizKitHub's 
 its Retry-After runs, or when the slot the window leaves is not near, BizKitHub is not called and the
 booking goes on the queue until then (202), taking its reserved slot with it; with no queue, the
 sender is told 503 with that Retry-After. After a call, what its headers said is taken in.
-A repeat finds the record: delivered (200 with the eventId), rejected, queued (202), or in flight,
-when it waits briefly for the result, then gets 409 with Retry-After. 503 only when the booking is
+A repeat finds the record: delivered (200 with the eventId), rejected, queued or dead-lettered
+(202), or in flight, when it waits briefly for the result: then, if the worker holds it, it is
+accepted (202); if another webhook request does, it gets 409 with Retry-After. 503 only when the booking is
 neither created nor on the queue (no queue configured, or the queue failing): the claim is released
 and the sender's retry starts afresh. The same key with a different booking is a 422.
 

@@ -6,7 +6,8 @@ One DynamoDB item per booking key says what became of the booking:
        │   └──▶ rejected (final, with BizKitHub's code)
        │   └──▶ queued ──▶ delivering ──▶ delivered / rejected / queued …
        └──▶ (released: nothing was sent, or the sender is told to retry)
-    queued / delivering ──▶ dead_lettered ──(an operator's replay)──▶ delivering
+    queued / delivering ──▶ dead_lettered
+    dead_lettered / rejected ──(an operator's replay)──▶ delivering
 
 `claimed` is the webhook's first try and `delivering` the worker's; both are *leases*: an owner id
 and an expiry, taken with a conditional write before BizKitHub is called, so no second caller

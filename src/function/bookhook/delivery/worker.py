@@ -7,8 +7,10 @@ For each message:
 - `deliver`: the event is re-validated (a message that fails goes to the DeadLetterQueue with the
   failing field names, never their values), then the booking's lease is taken with a conditional
   write *before* BizKitHub is called, so a second copy of the message (SQS delivers at least once)
-  or a sender's retry cannot call while this one does. A booking already delivered or rejected is
-  dropped; one whose lease another holder has is handed back to SQS, which offers it again after
+  or a sender's retry cannot call while this one does. A booking already delivered, rejected or
+  dead-lettered is dropped (a replay reopens a dead-lettered one); one recorded with another booking
+  under the same key goes to the DeadLetterQueue (`booking_key_conflict`); one whose lease another
+  holder has is handed back to SQS, which offers it again after
   the visibility timeout (longer than any lease), when the holder's result is in the record.
   Then, by outcome: created: the eventId recorded (or, if that fails, carried on the queue as a
   `record` message); rejected: to the DeadLetterQueue, recorded as final; anything else: back on the

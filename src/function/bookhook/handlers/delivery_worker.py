@@ -1,10 +1,12 @@
 """Lambda entry point for the DeliveryQueue (SQS, partial batch responses).
 
 Each message is handled on its own: one that fails for a reason of ours (the queue or the table
-unreachable, another holder's lease, too little time left in this invocation) is reported back to
-SQS, which offers it again; the others are done. A message that cannot be read as a booking message
-goes to the dead-letter queue with the names of the fields at fault, never their values, and does
-not fail the batch. Exceptions are reported to the trace and the log by type only.
+unreachable, another holder's lease, almost no time left in this invocation) is reported back to
+SQS, which offers it again; one there is not enough time to try is put back on the queue
+unchanged (`defer`), so it does not count toward maxReceiveCount; the others are done. A message
+that cannot be read as a booking message goes to the dead-letter queue with the names of the
+fields at fault, never their values, and does not fail the batch. Exceptions are reported to the
+trace and the log by type only.
 """
 
 from __future__ import annotations
