@@ -42,7 +42,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -377,23 +377,9 @@ class Pacer:
     def _slot_write(self, update: str, condition: str, values: Mapping[str, Any]) -> Picture | None:
         """One of the two reservation writes: the item after it (merged into the picture), or None
         when its condition did not hold."""
-        try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=_KEY,
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=dict(values),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise PacingStoreUnavailable(type(error).__name__) from None
-            return None
-        except BotoCoreError as error:
-            raise PacingStoreUnavailable(type(error).__name__) from None
-        stored = _picture_of(answer.get("Attributes") or {})
-        self._merge(stored)
+        stored = self._write(update, condition, values, returns="ALL_NEW")
+        if stored is not None:
+            self._merge(stored)
         return stored
 
     def _share_observation(self, observed: Picture) -> None:
@@ -429,7 +415,7 @@ class Pacer:
             "SET paused_until = :until, expiration = :expires",
             "attribute_not_exists(paused_until) OR paused_until < :until",
             values,
-            return_old=True,
+            returns="ALL_OLD",
         )
         if previous is None:
             return 0.0  # already paused as long
@@ -442,10 +428,10 @@ class Pacer:
         values: Mapping[str, Any],
         *,
         names: Mapping[str, str] | None = None,
-        return_old: bool = False,
+        returns: Literal["NONE", "ALL_OLD", "ALL_NEW"] = "NONE",
     ) -> Picture | None:
-        """A conditional write: the item before it when written (with `return_old`), None when the
-        condition did not hold (the item in the way is merged into the picture)."""
+        """A conditional write: the item before or after it when written (as `returns` asks), None
+        when the condition did not hold (the item in the way is merged into the picture)."""
         extra: dict[str, Any] = {"ExpressionAttributeNames": dict(names)} if names else {}
         try:
             answer = self._client.update_item(
@@ -454,7 +440,7 @@ class Pacer:
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeValues=dict(values),
-                ReturnValues="ALL_OLD" if return_old else "NONE",
+                ReturnValues=returns,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **extra,
             )
