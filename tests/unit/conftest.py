@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+# The template's fixtures (`template`, `translated`), for the template's tests.
+from tests.unit.template_fixtures import template, translated  # noqa: F401
+
 
 class SocketBlocked(RuntimeError):
     pass

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import re
 import socket
 from typing import Any
 
 import pytest
-from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
-from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
 from bookhook.settings import WebhookSettings, WorkerSettings
 from bookhook_dev.testing.template import (
@@ -20,8 +17,8 @@ from bookhook_dev.testing.template import (
     function_environment,
     function_handler,
     http_routes,
-    load_template,
 )
+from tests.unit.template_fixtures import resources_of_type
 
 FUNCTION = "WebhookFunction"
 TABLE = "IdempotencyTable"
@@ -47,41 +44,13 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture
-def translated(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The template as CloudFormation sees it after the SAM transform."""
-    # The translator only reads the region (for the partition) from the environment.
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
-    sam_template = copy.deepcopy(template)
-    for resource in sam_template["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Function":
-            # `sam package` replaces the local CodeUri with an S3 one; the translator requires that.
-            resource["Properties"]["CodeUri"] = "s3://bucket/function.zip"
-    translator = Translator(managed_policy_map={}, sam_parser=Parser())
-    result: dict[str, Any] = translator.translate(sam_template=sam_template, parameter_values={})
-    return result
-
-
-def _resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {
-        logical_id: resource
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == resource_type
-    }
-
-
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
 def _function_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
-    for function in _resources_of_type(template, "AWS::Serverless::Function").values():
+    for function in resources_of_type(template, "AWS::Serverless::Function").values():
         for policy in function["Properties"].get("Policies", []):
             assert isinstance(policy, dict), f"managed/named policy {policy!r}: use inline statements"
             statements.extend(policy["Statement"])
@@ -177,7 +146,7 @@ def test_secret_read_is_scoped_to_the_one_secret(template: dict[str, Any]) -> No
 
 
 def test_translated_roles_add_no_inline_wildcards(translated: dict[str, Any]) -> None:
-    roles = _resources_of_type(translated, "AWS::IAM::Role")
+    roles = resources_of_type(translated, "AWS::IAM::Role")
 
     assert roles
     for role in roles.values():
@@ -447,5 +416,5 @@ def test_delivery_alarms_exist(template: dict[str, Any], alarm: str, metric: str
 
 
 def test_no_role_gets_a_managed_policy_with_queue_wildcards(translated: dict[str, Any]) -> None:
-    for role in _resources_of_type(translated, "AWS::IAM::Role").values():
+    for role in resources_of_type(translated, "AWS::IAM::Role").values():
         assert not any("SQS" in str(arn) for arn in role["Properties"].get("ManagedPolicyArns", []))

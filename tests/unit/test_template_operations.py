@@ -7,7 +7,6 @@ source (`emitted_metric_names`), so a renamed metric cannot leave an empty graph
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -16,12 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
-from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
 import bookhook
 from bookhook.handlers.alarms import record_delivery_signals
-from bookhook_dev.testing.template import load_template
+from tests.unit.template_fixtures import resources_of_type
 
 DASHBOARD = "OperationsDashboard"
 ACCESS_LOG_GROUP = "WebhookApiAccessLogGroup"
@@ -29,32 +26,6 @@ API = "WebhookApi"
 SENDERS = {"zapier", "typeform", "stripe"}
 NAMESPACE = "BookingWebhooks"
 FUNCTION_SOURCE = Path(bookhook.__file__).resolve().parent
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture
-def translated(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The template as CloudFormation sees it after the SAM transform (as in test_template.py)."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
-    sam_template = copy.deepcopy(template)
-    for resource in sam_template["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Function":
-            resource["Properties"]["CodeUri"] = "s3://bucket/function.zip"
-    translator = Translator(managed_policy_map={}, sam_parser=Parser())
-    result: dict[str, Any] = translator.translate(sam_template=sam_template, parameter_values={})
-    return result
-
-
-def _resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {
-        logical_id: resource
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == resource_type
-    }
 
 
 # --- the metric names the code emits -------------------------------------------------------------
@@ -523,8 +494,8 @@ AWS_METRICS = {
 
 
 def test_aws_metrics_are_named_as_their_services_publish_them(template: dict[str, Any]) -> None:
-    functions = {f"__{name}__" for name in _resources_of_type(template, "AWS::Serverless::Function")}
-    queues = {f"__{name}.QueueName__" for name in _resources_of_type(template, "AWS::SQS::Queue")}
+    functions = {f"__{name}__" for name in resources_of_type(template, "AWS::Serverless::Function")}
+    queues = {f"__{name}.QueueName__" for name in resources_of_type(template, "AWS::SQS::Queue")}
     values = {"FunctionName": functions, "QueueName": queues, "ApiId": {f"__{API}__"}}
     shown: dict[str, set[str]] = {}
 
@@ -562,7 +533,7 @@ def test_durations_show_median_and_p99_for_each_function(
 
 
 def test_the_alarm_widget_lists_every_alarm_in_the_template(template: dict[str, Any]) -> None:
-    alarms = set(_resources_of_type(template, "AWS::CloudWatch::Alarm"))
+    alarms = set(resources_of_type(template, "AWS::CloudWatch::Alarm"))
     (widget,) = [w for w in json.loads(_dashboard_source(template))["widgets"] if w["type"] == "alarm"]
     listed = widget["properties"]["alarms"]
 
@@ -574,7 +545,7 @@ def test_each_alarm_is_named_in_the_title_of_a_widget_explaining_it(template: di
     """The runbook sends the operator from an alarm to the widget that shows its metric."""
     titles = " ".join(widget["properties"].get("title", "") for widget in _dashboard(template)["widgets"])
 
-    for alarm in _resources_of_type(template, "AWS::CloudWatch::Alarm"):
+    for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm"):
         assert alarm.removesuffix("Alarm") in titles, alarm
 
 
@@ -697,7 +668,7 @@ def test_access_log_group_has_retention_and_goes_with_the_stack(template: dict[s
 
 
 def test_every_log_group_has_retention_and_a_deletion_policy(template: dict[str, Any]) -> None:
-    groups = _resources_of_type(template, "AWS::Logs::LogGroup")
+    groups = resources_of_type(template, "AWS::Logs::LogGroup")
 
     assert len(groups) == 3
     for logical_id, group in groups.items():
@@ -754,7 +725,7 @@ def test_throttling_is_wired_to_the_default_stage(
         "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
         "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
     }
-    (stage,) = _resources_of_type(translated, "AWS::ApiGatewayV2::Stage").values()
+    (stage,) = resources_of_type(translated, "AWS::ApiGatewayV2::Stage").values()
     api = template["Resources"][API]["Properties"]
 
     assert api["DefaultRouteSettings"] == expected
