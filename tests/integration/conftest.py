@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -170,3 +174,27 @@ def zapier_booking(**overrides: Any) -> dict[str, Any]:
     }
     booking.update(overrides)
     return {k: v for k, v in booking.items() if v is not None}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bookhook_env() -> dict[str, str]:
+    """This environment without AWS, BizKitHub or Powertools settings (the command sets its own),
+    and the source tree on the path, so `-m` runs the tree as it is."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BIZKITHUB_", "POWERTOOLS_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src/function"), str(ROOT / "src")])
+    return env
+
+
+def run_bookhook(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`bookhook ARGS…` in a process of its own (through `-m`), from the project's root."""
+    return subprocess.run(  # noqa: S603 - our own command, fixed arguments
+        [sys.executable, "-m", "bookhook_dev.tools.cli", *args],
+        cwd=ROOT,
+        env=bookhook_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

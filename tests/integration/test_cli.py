@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bookhook_dev.tools import cli
+from tests.integration.conftest import ROOT, bookhook_env, run_bookhook
 
-ROOT = Path(__file__).resolve().parents[2]
 STRIPE_EVENTS = sorted((ROOT / "events").glob("stripe-*.json"))
 
 # Each subcommand's options, as a user reads them in its --help.
@@ -41,24 +41,6 @@ OPTIONS = {
     ],
     "burst": ["--bookings", "--seconds", "--senders", "--arrivals", "--plan", "--pacing", "--json"],
 }
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BIZKITHUB_", "POWERTOOLS_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src/function"), str(ROOT / "src")])
-    return env
-
-
-def _bookhook(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own command, fixed arguments
-        [sys.executable, "-m", "bookhook_dev.tools.cli", *args],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_every_command_is_tested() -> None:
@@ -111,7 +93,11 @@ def test_the_console_script_is_installed_beside_this_python() -> None:
 )
 def test_the_old_module_entry_points_run_the_same_commands(module: str, first_line: str) -> None:
     run = subprocess.run(  # noqa: S603 - our own modules
-        [sys.executable, "-m", module, "--help"], env=_env(), capture_output=True, text=True, check=False
+        [sys.executable, "-m", module, "--help"],
+        env=bookhook_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(first_line)
@@ -140,7 +126,7 @@ def test_invoke_names_the_file_and_its_problem_in_one_line(tmp_path: Path) -> No
     }
     for path, problem in cases.items():
         # A good file first: every file is read before the stack starts, so nothing is sent.
-        run = _bookhook("invoke", "events/zapier-json.json", str(path))
+        run = run_bookhook("invoke", "events/zapier-json.json", str(path))
 
         assert run.returncode == 1, run.stdout
         assert _one_line_error(run).startswith(f"bookhook invoke: {path}: {problem}")
@@ -246,7 +232,7 @@ def test_ctrl_c_during_run_exits_130_in_one_line() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "bookhook_dev.tools.cli", "run", "--no-serve"],
         cwd=ROOT,
-        env=_env(),
+        env=bookhook_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

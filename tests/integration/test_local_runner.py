@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -20,33 +19,13 @@ import pytest
 import urllib3
 
 from bookhook_dev.testing import defaults
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BIZKITHUB_", "POWERTOOLS_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src/function"), str(ROOT / "src")])
-    return env
-
-
-def _run_runner(*args: str) -> subprocess.CompletedProcess[str]:
-    """`bookhook ARGS…` (through `-m`, so the PYTHONPATH above is what runs)."""
-    return subprocess.run(  # noqa: S603 - our own runner, fixed arguments
-        [sys.executable, "-m", "bookhook_dev.tools.cli", *args],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.integration.conftest import ROOT, bookhook_env, run_bookhook
 
 
 @pytest.fixture(scope="module")
 def demo() -> subprocess.CompletedProcess[str]:
     """`make run`'s demo, once for the tests that read its output."""
-    return _run_runner("run", "--no-serve")
+    return run_bookhook("run", "--no-serve", timeout=120)
 
 
 def test_demo_sends_every_sample_and_shows_what_bizkithub_received(
@@ -98,7 +77,7 @@ def test_demo_paces_a_burst_and_delivers_every_booking_once(demo: subprocess.Com
 
 
 def test_invoke_runs_event_files_like_sam_local_invoke() -> None:
-    run = _run_runner("invoke", "events/zapier-json.json", "events/stripe-thin-event.json")
+    run = run_bookhook("invoke", "events/zapier-json.json", "events/stripe-thin-event.json", timeout=120)
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert re.search(
@@ -134,7 +113,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         process = subprocess.Popen(
             [sys.executable, "-u", "-m", "bookhook_dev.tools.cli", "serve", "--port", "0"],
             cwd=ROOT,
-            env=_env(),
+            env=bookhook_env(),
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
